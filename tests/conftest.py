@@ -1,0 +1,135 @@
+"""Fixtures: a real database per test (SQLite file, or PostgreSQL when TRACKER_TEST_DATABASE_URL is set)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tracker import create_app, db, migrate
+from tracker.services import accounts, audit, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_PATH = ROOT / "seeds" / "projects_106.json"
+PLAN_TEXT = ROOT / "seeds" / "source" / "000_bb5b647293294e5c.txt"
+PASSWORD = "correct-horse-42"
+#: Set by .ci/run for the PostgreSQL pass, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
+TEST_PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the PostgreSQL test database."""
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    """A fresh, empty database for this test."""
+    if TEST_PG_URL:
+        reset_postgres(TEST_PG_URL)
+        return TEST_PG_URL
+    return db.sqlite_url(tmp_path / "tracker.db")
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The tracker on a migrated, empty database."""
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "DATA_DIR": str(tmp_path / "instance"),
+        "SEED_PATH": str(SEED_PATH),
+    })
+    migrate.upgrade(db.get_engine(app))
+    yield app
+    db.get_engine(app).dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A session on the test database."""
+    with db.new_session(app) as s:
+        yield s
+
+
+@pytest.fixture
+def seeded(app):
+    """The tracker with the 106 plan loaded."""
+    with db.new_session(app) as s:
+        seed.load_seed_file(s, SEED_PATH)
+        s.commit()
+    return app
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user(name, role, system=None, password=PASSWORD)."""
+
+    def _make(name: str, role: str, system: str | None = None, password: str = PASSWORD):
+        with db.new_session(app) as s:
+            user = accounts.create_user(s, name, role, password, system, audit.CLI)
+            s.commit()
+            return user
+
+    return _make
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+class TrackerRunner:
+    """Runs the `tracker` command against the test app."""
+
+    def __init__(self, app):
+        self._runner = app.test_cli_runner()
+
+    def invoke(self, args, **kwargs):
+        from tracker.cli import main
+
+        return self._runner.invoke(main, args, **kwargs)
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the `tracker` command, bound to the app."""
+    return TrackerRunner(app)
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Auth:
+    """Log in and out through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, name: str, password: str = PASSWORD):
+        page = self.client.get("/login")
+        return self.client.post("/login", data={"name": name, "password": password,
+                                                "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+    def logout(self):
+        page = self.client.get("/")
+        return self.client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+@pytest.fixture
+def auth(client):
+    """Login helper."""
+    return Auth(client)

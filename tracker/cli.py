@@ -1,0 +1,176 @@
+"""The `tracker` command: database, seed, accounts and the server."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from tracker import db, migrate
+from tracker.app import create_app
+from tracker.models import Project, User
+from tracker.services import accounts, audit, seed
+
+
+def friendly_errors(func):
+    """Turn refusals and an unreachable database into one clear line instead of a stack trace."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except seed.SeedError as exc:
+            raise click.ClickException(str(exc)) from None
+        except accounts.AccountError as exc:
+            raise click.ClickException(f"{exc.field}: {exc.message}") from None
+        except sa.exc.OperationalError as exc:
+            raise click.ClickException(
+                f"cannot use the database at {db.get_engine().url.render_as_string(hide_password=True)}: "
+                f"{str(exc.orig).strip().splitlines()[0]}"
+            ) from None
+
+    return wrapper
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, help="法務部重要計畫管考系統 (tracker).")
+def main() -> None:
+    """The tracker command."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+@friendly_errors
+def db_upgrade(revision: str) -> None:
+    """Migrate the schema up to REVISION (default: the newest)."""
+    migrate.upgrade(db.get_engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(db.get_engine())}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+@friendly_errors
+def db_downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION (`base` removes every table)."""
+    migrate.downgrade(db.get_engine(), revision)
+    click.echo(f"database at revision {migrate.current_revision(db.get_engine())}")
+
+
+@db_group.command("current")
+@with_appcontext
+@friendly_errors
+def db_current() -> None:
+    """Show the schema revision of the database and the newest one shipped."""
+    click.echo(f"database: {migrate.current_revision(db.get_engine()) or 'empty'}; newest: {migrate.head_revision()}")
+
+
+def _load_seed(path: str) -> seed.SeedResult:
+    with db.new_session() as session:
+        result = seed.load_seed_file(session, path, audit.SEED)
+        session.commit()
+    return result
+
+
+@main.command("init")
+@click.option("--seed", "seed_path", type=click.Path(dir_okay=False), default=None,
+              help="Seed file (default: seeds/projects_106.json).")
+@with_appcontext
+@friendly_errors
+def init_command(seed_path: str | None) -> None:
+    """Migrate the database and load the 106 plan; running it again changes nothing."""
+    migrate.upgrade(db.get_engine())
+    result = _load_seed(seed_path or current_app.config["SEED_PATH"])
+    click.echo(result.summary())
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts and API tokens."""
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise click.ClickException("password: none given on standard input")
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["project_manager", "budget_officer", "leadership", "admin"]))
+@click.option("--system", default=None, help="The system as the plan names it (檢察) or its code (prosecution).")
+@with_appcontext
+@friendly_errors
+def users_add(name: str, role: str, system: str | None) -> None:
+    """Add a user; the password comes from a prompt, or from standard input when piped."""
+    password = _read_password()
+    with db.new_session() as session:
+        user = accounts.create_user(session, name, role, password, system, audit.CLI)
+        session.commit()
+        click.echo(f"user {user.name} added ({user.role}{', ' + user.system.name if user.system else ''})")
+
+
+@users_group.command("token")
+@click.argument("name")
+@with_appcontext
+@friendly_errors
+def users_token(name: str) -> None:
+    """Print a new API token for NAME (shown once; only its hash is kept)."""
+    with db.new_session() as session:
+        token = accounts.issue_token(session, name, audit.CLI)
+        session.commit()
+    click.echo(token)
+
+
+@users_group.command("list")
+@with_appcontext
+@friendly_errors
+def users_list() -> None:
+    """List the accounts."""
+    with db.new_session() as session:
+        for user in session.scalars(sa.select(User).order_by(User.name)):
+            system = user.system.name if user.system else "-"
+            click.echo(f"{user.name}\t{user.role}\t{system}\t{'active' if user.is_active else 'inactive'}")
+
+
+def prepare_database(echo=click.echo) -> None:
+    """Migrate; on an empty database load the seed; make an admin when none exists."""
+    engine = db.get_engine()
+    migrate.upgrade(engine)
+    with db.new_session() as session:
+        has_projects = session.scalar(sa.select(Project.id).limit(1)) is not None
+    if not has_projects:
+        echo(_load_seed(current_app.config["SEED_PATH"]).summary())
+    with db.new_session() as session:
+        credentials = accounts.ensure_admin(session, audit.CLI)
+        session.commit()
+    if credentials:
+        name, password = credentials
+        echo(f"created administrator {name!r} with one-time password: {password}")
+        echo("log in with it and choose a new password; it is not shown again.")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@with_appcontext
+@friendly_errors
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the tracker (waitress); on an empty database migrate, load the seed and create an admin."""
+    from waitress import serve as waitress_serve
+
+    prepare_database()
+    click.echo(f"tracker on http://{host}:{port}/ (database {db.get_engine().url.render_as_string(hide_password=True)})")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)

@@ -1,0 +1,289 @@
+"""Typed SQLAlchemy 2 tables of the tracker."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+#: Names for constraints so Alembic can change them on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CATEGORIES = ("公共建設", "科技發展", "社會發展", "其它")
+MILESTONE_STATUSES = ("not_started", "in_progress", "done", "on_hold", "cancelled")
+ROLES = ("project_manager", "budget_officer", "leadership", "admin")
+DIRECTIONS = ("at_least", "at_most")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Base(so.DeclarativeBase):
+    """Declarative base with a naming convention."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        datetime: sa.DateTime(timezone=True),
+        dict[str, Any]: sa.JSON,
+        list[str]: sa.JSON,
+    }
+
+
+class System(Base):
+    """One of the ministry's systems (系統): 檢察, 調查, 矯正, 行政執行, 廉政, 部本部."""
+
+    __tablename__ = "systems"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    sort_order: so.Mapped[int] = so.mapped_column(default=0)
+
+
+project_systems = sa.Table(
+    "project_systems",
+    Base.metadata,
+    sa.Column("project_id", sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("system_id", sa.ForeignKey("systems.id", ondelete="RESTRICT"), primary_key=True, index=True),
+)
+
+
+class WorkPlan(Base):
+    """A work plan (工作計畫), the budget programme a project is listed under."""
+
+    __tablename__ = "work_plans"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    sort_order: so.Mapped[int] = so.mapped_column(default=0)
+
+    projects: so.WriteOnlyMapped[Project] = so.relationship(back_populates="work_plan")
+
+
+class Kpi(Base):
+    """A key performance indicator (關鍵績效指標) of part 貳 of the plan."""
+
+    __tablename__ = "kpis"
+    __table_args__ = (sa.CheckConstraint("direction IN ('at_least', 'at_most')", name="direction"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: 一-1 … 九-2: goal numeral and number within the goal.
+    code: so.Mapped[str] = so.mapped_column(sa.String(8), unique=True)
+    goal_no: so.Mapped[int]
+    #: 關鍵策略目標
+    goal: so.Mapped[str] = so.mapped_column(sa.String(200))
+    no: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    #: 衡量標準
+    measure: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: 年度目標值, as a number and as the plan writes it (「11% 以下」).
+    target_value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 4))
+    target_text: so.Mapped[str] = so.mapped_column(sa.String(40))
+    unit: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: at_least (3,800 人) or at_most (52 日, 11% 以下).
+    direction: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: 評估體制 and 評估方式
+    evaluation_system: so.Mapped[int | None]
+    evaluation_method: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    #: 與中長程個案計畫關聯
+    related_plan_categories: so.Mapped[list[str]] = so.mapped_column(default=list)
+    #: Other spellings part 參 uses for this KPI.
+    aliases: so.Mapped[list[str]] = so.mapped_column(default=list)
+
+
+class ProjectKpi(Base):
+    """A project's link to a KPI, with the KPI's name as the plan writes it there."""
+
+    __tablename__ = "project_kpis"
+
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    kpi_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("kpis.id", ondelete="RESTRICT"), primary_key=True, index=True)
+    written_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    kpi: so.Mapped[Kpi] = so.relationship(lazy="joined")
+    project: so.Mapped[Project] = so.relationship(back_populates="kpi_links")
+
+
+class Project(Base):
+    """A key programme (重要計畫項目) or one of its sub-plans (子計畫, parent set)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "category IN ('公共建設', '科技發展', '社會發展', '其它')", name="category"
+        ),
+        sa.CheckConstraint(
+            "(phase_index IS NULL AND phase_total IS NULL) OR "
+            "(phase_index >= 1 AND phase_total >= phase_index)",
+            name="phase",
+        ),
+        sa.CheckConstraint("first_year_roc <= last_year_roc", name="years"),
+        sa.Index("ix_projects_parent_seq", "parent_id", "seq"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: Stable key from the seed (106-07, 106-49-計畫3) so loading twice changes nothing.
+    seed_key: so.Mapped[str | None] = so.mapped_column(sa.String(40), unique=True)
+    #: Order in the plan (sub-plans: order within the parent).
+    seq: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(300), index=True)
+    name_as_written: so.Mapped[str] = so.mapped_column(sa.String(300))
+    work_plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("work_plans.id", ondelete="RESTRICT"), index=True)
+    #: 計畫類別
+    category: so.Mapped[str] = so.mapped_column(sa.String(8), index=True)
+    #: Phase fraction (1/3): this year's index and the plan's length in years.
+    phase_index: so.Mapped[int | None]
+    phase_total: so.Mapped[int | None]
+    first_year_roc: so.Mapped[int] = so.mapped_column(index=True)
+    last_year_roc: so.Mapped[int] = so.mapped_column(index=True)
+    parent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    #: 計畫1 … 計畫9 for a sub-plan.
+    sub_code: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    #: The agency a sub-plan names (臺北地檢署).
+    agency: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: 實施內容 as the plan writes it.
+    content: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: Facts the plan states: added capacity, floor area, staged builds, history.
+    facts: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    #: 巨額採購: schedule lag is judged at 10 points instead of 20.
+    is_very_large: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    work_plan: so.Mapped[WorkPlan] = so.relationship(back_populates="projects", lazy="joined")
+    systems: so.Mapped[list[System]] = so.relationship(secondary=project_systems, order_by=System.sort_order)
+    kpi_links: so.Mapped[list[ProjectKpi]] = so.relationship(
+        back_populates="project", order_by=ProjectKpi.position, cascade="all, delete-orphan"
+    )
+    parent: so.Mapped[Project | None] = so.relationship(remote_side=[id], back_populates="sub_plans")
+    sub_plans: so.Mapped[list[Project]] = so.relationship(back_populates="parent", order_by="Project.seq")
+    milestones: so.Mapped[list[Milestone]] = so.relationship(
+        back_populates="project", order_by="Milestone.seq", cascade="all, delete-orphan"
+    )
+
+
+class Milestone(Base):
+    """A dated step of a project, with its plan, baseline and actual progress."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('not_started', 'in_progress', 'done', 'on_hold', 'cancelled')", name="status"
+        ),
+        sa.CheckConstraint("percent_complete >= 0 AND percent_complete <= 100", name="percent"),
+        sa.CheckConstraint("planned_finish_on >= planned_start_on", name="planned_span"),
+        sa.CheckConstraint("baseline_finish_on >= baseline_start_on", name="baseline_span"),
+        sa.UniqueConstraint("project_id", "seq", name="uq_milestones_project_seq"),
+        sa.Index("ix_milestones_planned_finish", "planned_finish_on"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    seq: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: The step as the plan writes it, date included.
+    source_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    planned_start_on: so.Mapped[date]
+    planned_finish_on: so.Mapped[date]
+    #: The plan's dates as first loaded; re-planning never moves them.
+    baseline_start_on: so.Mapped[date]
+    baseline_finish_on: so.Mapped[date]
+    actual_start_on: so.Mapped[date | None]
+    actual_finish_on: so.Mapped[date | None]
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="not_started", index=True)
+    percent_complete: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
+    #: Optimistic lock: every update raises it; a write on an older version is refused.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: so.Mapped[Project] = so.relationship(back_populates="milestones")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class User(Base):
+    """An account: one role, and for project managers one system."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('project_manager', 'budget_officer', 'leadership', 'admin')", name="role"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+    system_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("systems.id", ondelete="RESTRICT"))
+    is_active: so.Mapped[bool] = so.mapped_column(default=True)
+    #: Set for a one-time password: the user must choose a new one at first login.
+    must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
+    #: Raised when the password changes, so sessions signed for the old one end.
+    session_epoch: so.Mapped[int] = so.mapped_column(default=1)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_login_at: so.Mapped[datetime | None]
+
+    system: so.Mapped[System | None] = so.relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """An API token; only its SHA-256 hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_used_at: so.Mapped[datetime | None]
+    revoked_at: so.Mapped[datetime | None]
+
+    user: so.Mapped[User] = so.relationship(lazy="joined")
+
+
+class LoginAttempt(Base):
+    """One login attempt, kept to throttle guessing across every web worker."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        sa.Index("ix_login_attempts_username_at", "username", "at"),
+        sa.Index("ix_login_attempts_remote_addr_at", "remote_addr", "at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64))
+    remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64))
+    at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    succeeded: so.Mapped[bool]
+
+
+class AuditEntry(Base):
+    """Who did what, when: one row for every write and every login."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The user's name, or the process (cli, seed, scheduler) when no user acted.
+    actor: so.Mapped[str] = so.mapped_column(sa.String(64))
+    action: so.Mapped[str] = so.mapped_column(sa.String(40), index=True)
+    entity_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    entity_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: {field: [old, new]} for updates; the new values for creates.
+    changes: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    remote_addr: so.Mapped[str | None] = so.mapped_column(sa.String(64))

@@ -1,0 +1,194 @@
+"""Read the portfolio: the grouped list, one project, the KPIs. Aggregates in SQL, no query per row."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from tracker.models import CATEGORIES, Kpi, Milestone, Project, ProjectKpi, System, WorkPlan, project_systems
+
+
+class FilterError(ValueError):
+    """A filter value that names nothing; ``field`` is the query parameter."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class PortfolioFilter:
+    """What the user narrowed the portfolio to."""
+
+    system: str | None = None  #: system code
+    category: str | None = None
+    year: int | None = None  #: ROC year the project is active in
+    q: str | None = None  #: words in the name of the project, a sub-plan or the work plan
+
+    @classmethod
+    def from_args(cls, args) -> PortfolioFilter:
+        """Read filters from query parameters; a bad value is a FilterError naming the parameter."""
+        year_text = (args.get("year") or "").strip()
+        year = None
+        if year_text:
+            if not year_text.isdigit() or not 1 <= int(year_text) <= 300:
+                raise FilterError("year", f"年度須為民國年（例如 106），而非「{year_text}」")
+            year = int(year_text)
+        category = (args.get("category") or "").strip() or None
+        if category and category not in CATEGORIES:
+            raise FilterError("category", f"計畫類別須為 {'、'.join(CATEGORIES)} 之一")
+        return cls(system=(args.get("system") or "").strip() or None, category=category, year=year,
+                   q=(args.get("q") or "").strip()[:100] or None)
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One project under one of its systems."""
+
+    system_name: str
+    system_code: str
+    work_plan: str
+    project: Project
+    sub_plan_count: int
+    milestone_count: int
+
+
+@dataclass
+class PortfolioPage:
+    """One page of the grouped portfolio."""
+
+    rows: list[PortfolioRow]
+    total: int
+    page: int
+    page_size: int
+    systems: list[System] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        return max(1, -(-self.total // self.page_size))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
+    """SQL conditions on Project for a filter (system, category, active year, search words)."""
+    conditions = []
+    if flt.system:
+        system_id = session.scalar(sa.select(System.id).where(sa.or_(System.code == flt.system, System.name == flt.system)))
+        if system_id is None:
+            raise FilterError("system", f"沒有名為「{flt.system}」的系統")
+        conditions.append(Project.id.in_(sa.select(project_systems.c.project_id).where(project_systems.c.system_id == system_id)))
+    if flt.category:
+        conditions.append(Project.category == flt.category)
+    if flt.year is not None:
+        conditions.append(sa.and_(Project.first_year_roc <= flt.year, Project.last_year_roc >= flt.year))
+    if flt.q:
+        pattern = _like(flt.q)
+        sub = so.aliased(Project)
+        conditions.append(sa.or_(
+            Project.name.like(pattern, escape="\\"),
+            WorkPlan.name.like(pattern, escape="\\"),
+            sa.exists().where(sub.parent_id == Project.id, sub.name.like(pattern, escape="\\")),
+        ))
+    return conditions
+
+
+def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, page_size: int = 50) -> PortfolioPage:
+    """Top-level projects grouped by system and work plan, one page of rows; counts come from SQL."""
+    conditions = project_conditions(session, flt)
+    base = (
+        sa.select(Project.id, System.id.label("system_id"))
+        .join(WorkPlan, Project.work_plan_id == WorkPlan.id)
+        .join(project_systems, project_systems.c.project_id == Project.id)
+        .join(System, System.id == project_systems.c.system_id)
+        .where(Project.parent_id.is_(None), *conditions)
+    )
+    if flt.system:
+        base = base.where(sa.or_(System.code == flt.system, System.name == flt.system))
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    page = max(1, page)
+    ordered = base.add_columns(System.sort_order, WorkPlan.sort_order.label("wp_order"), Project.seq).order_by(
+        System.sort_order, WorkPlan.sort_order, Project.seq
+    ).limit(page_size).offset((page - 1) * page_size)
+    pairs = session.execute(ordered).all()
+    project_ids = {p.id for p in pairs}
+    projects = {p.id: p for p in session.scalars(
+        sa.select(Project).where(Project.id.in_(project_ids)).options(so.selectinload(Project.systems))
+    )} if project_ids else {}
+    systems = {s.id: s for s in session.scalars(sa.select(System).order_by(System.sort_order))}
+    sub_counts = dict(session.execute(
+        sa.select(Project.parent_id, sa.func.count()).where(Project.parent_id.in_(project_ids)).group_by(Project.parent_id)
+    ).all()) if project_ids else {}
+    sub = so.aliased(Project)
+    milestone_counts = dict(session.execute(
+        sa.select(sa.func.coalesce(sub.parent_id, sub.id), sa.func.count(Milestone.id))
+        .join(Milestone, Milestone.project_id == sub.id)
+        .where(sa.or_(sub.id.in_(project_ids), sub.parent_id.in_(project_ids)))
+        .group_by(sa.func.coalesce(sub.parent_id, sub.id))
+    ).all()) if project_ids else {}
+    rows = [
+        PortfolioRow(
+            system_name=systems[p.system_id].name, system_code=systems[p.system_id].code,
+            work_plan=projects[p.id].work_plan.name, project=projects[p.id],
+            sub_plan_count=sub_counts.get(p.id, 0), milestone_count=milestone_counts.get(p.id, 0),
+        )
+        for p in pairs
+    ]
+    return PortfolioPage(rows=rows, total=total, page=page, page_size=page_size, systems=list(systems.values()))
+
+
+def get_project(session: so.Session, project_id: int) -> Project | None:
+    """One project with its systems, KPIs, milestones and sub-plans (and theirs), in a fixed number of queries."""
+    return session.scalar(
+        sa.select(Project).where(Project.id == project_id).options(
+            so.selectinload(Project.systems),
+            so.selectinload(Project.kpi_links),
+            so.selectinload(Project.milestones),
+            so.selectinload(Project.sub_plans).selectinload(Project.milestones),
+            so.selectinload(Project.sub_plans).selectinload(Project.systems),
+            so.selectinload(Project.parent),
+        )
+    )
+
+
+def list_projects(session: so.Session, flt: PortfolioFilter, page: int, page_size: int) -> tuple[list[Project], int]:
+    """Projects and sub-plans in plan order (each sub-plan after its parent), with everything the API shows."""
+    parent = so.aliased(Project)
+    conditions = project_conditions(session, flt)
+    query = (
+        sa.select(Project)
+        .join(WorkPlan, Project.work_plan_id == WorkPlan.id)
+        .outerjoin(parent, Project.parent_id == parent.id)
+        .where(*conditions)
+    )
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Project.id).subquery())) or 0
+    projects = list(session.scalars(
+        query.order_by(sa.func.coalesce(parent.seq, Project.seq), Project.parent_id.is_not(None), Project.seq, Project.id)
+        .limit(page_size).offset((max(1, page) - 1) * page_size)
+        .options(so.selectinload(Project.systems), so.selectinload(Project.kpi_links), so.selectinload(Project.milestones))
+    ))
+    return projects, total
+
+
+def list_kpis(session: so.Session) -> list[tuple[Kpi, list[Project]]]:
+    """The KPIs in plan order, each with the programmes linked to it."""
+    kpis = list(session.scalars(sa.select(Kpi).order_by(Kpi.goal_no, Kpi.no)))
+    links = session.execute(
+        sa.select(ProjectKpi.kpi_id, Project).join(Project, Project.id == ProjectKpi.project_id)
+        .where(Project.parent_id.is_(None)).order_by(Project.seq)
+    ).all()
+    by_kpi: dict[int, list[Project]] = {}
+    for kpi_id, project in links:
+        by_kpi.setdefault(kpi_id, []).append(project)
+    return [(kpi, by_kpi.get(kpi.id, [])) for kpi in kpis]
+
+
+def list_systems(session: so.Session) -> list[System]:
+    """The systems in their order."""
+    return list(session.scalars(sa.select(System).order_by(System.sort_order)))

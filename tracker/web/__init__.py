@@ -1,0 +1,1 @@
+"""Blueprints: read input, call a service, commit, respond."""

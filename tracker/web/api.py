@@ -1,0 +1,115 @@
+"""JSON API v1: Bearer tokens, projects, KPIs and the OpenAPI document."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+
+from tracker import db
+from tracker.models import Kpi, Milestone, Project
+from tracker.services import accounts, portfolio
+from tracker.web.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _authenticate():
+    """Every API call needs `Authorization: Bearer <token>`."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = None
+    if scheme.lower() == "bearer" and token.strip():
+        user = accounts.user_for_token(db.get_session(), token.strip())
+    if user is None:
+        response = jsonify({"error": "缺少或無效的 API 憑證：請以 Authorization: Bearer <token> 呼叫", "status": 401})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+        return response
+    g.user = user
+    return None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def milestone_json(m: Milestone) -> dict:
+    """A milestone as the API shows it."""
+    return {
+        "id": m.id, "name": m.name,
+        "planned_start": _iso(m.planned_start_on), "planned_finish": _iso(m.planned_finish_on),
+        "baseline_start": _iso(m.baseline_start_on), "baseline_finish": _iso(m.baseline_finish_on),
+        "actual_start": _iso(m.actual_start_on), "actual_finish": _iso(m.actual_finish_on),
+        "status": m.status, "percent_complete": _number(m.percent_complete), "version": m.version,
+    }
+
+
+def project_json(p: Project) -> dict:
+    """A project (or sub-plan) as the API shows it."""
+    return {
+        "id": p.id, "name": p.name, "work_plan": p.work_plan.name, "category": p.category,
+        "systems": [s.name for s in p.systems],
+        "phase_index": p.phase_index, "phase_total": p.phase_total,
+        "first_year": p.first_year_roc, "last_year": p.last_year_roc,
+        "parent_id": p.parent_id, "sub_code": p.sub_code,
+        "kpis": [link.kpi.name for link in p.kpi_links],
+        "milestones": [milestone_json(m) for m in p.milestones],
+    }
+
+
+def kpi_json(k: Kpi) -> dict:
+    """A KPI as the API shows it."""
+    return {
+        "code": k.code, "goal": k.goal, "name": k.name, "measure": k.measure,
+        "target": _number(k.target_value), "target_text": k.target_text, "unit": k.unit, "direction": k.direction,
+    }
+
+
+def _int_arg(name: str, default: int, maximum: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        abort(400, description=f"{name} 須為 1 至 {maximum} 的整數")
+    return int(text)
+
+
+@bp.get("/projects")
+def projects():
+    """Projects and sub-plans with their milestones, in plan order, one page at a time."""
+    session = db.get_session()
+    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], current_app.config["API_MAX_PAGE_SIZE"])
+    page = _int_arg("page", 1, 1_000_000)
+    try:
+        flt = portfolio.PortfolioFilter.from_args(request.args)
+        items, total = portfolio.list_projects(session, flt, page, per_page)
+    except portfolio.FilterError as exc:
+        abort(400, description=exc.message)
+    return jsonify({"projects": [project_json(p) for p in items], "page": page, "per_page": per_page, "total": total})
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int):
+    """One project, same fields as in the list."""
+    item = portfolio.get_project(db.get_session(), project_id)
+    if item is None:
+        abort(404, description=f"沒有編號 {project_id} 的計畫")
+    return jsonify(project_json(item))
+
+
+@bp.get("/kpis")
+def kpis():
+    """The KPIs of the plan."""
+    return jsonify({"kpis": [kpi_json(k) for k, _ in portfolio.list_kpis(db.get_session())]})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    return jsonify(openapi_document())

@@ -1,0 +1,83 @@
+"""Log in, log out, change password."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+
+from tracker import db
+from tracker.services import accounts
+from tracker.web.forms import LoginForm, PasswordForm
+from tracker.web.security import start_session
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host."""
+    if not target:
+        return url_for("portfolio.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("portfolio.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login page."""
+    if g.get("user") is not None and request.method == "GET":
+        return redirect(url_for("portfolio.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        session_ = db.get_session()
+        policy = accounts.ThrottlePolicy(current_app.config["LOGIN_MAX_FAILURES"],
+                                         current_app.config["LOGIN_WINDOW_SECONDS"])
+        try:
+            user = accounts.log_in(session_, form.name.data, form.password.data, request.remote_addr or "-", policy)
+        except accounts.LoginRefused as refused:
+            session_.commit()  # the failed attempt and its audit entry are kept
+            form.password.errors.append(refused.message)
+            status = 429 if refused.throttled else 401
+        else:
+            session_.commit()
+            start_session(user)
+            if user.must_change_password:
+                flash("這是一次性密碼，請先設定新密碼。", "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the session."""
+    session.clear()
+    flash("已登出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """Choose a new password (required after a one-time password)."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        session_ = db.get_session()
+        try:
+            accounts.change_password(session_, g.user, form.current_password.data, form.new_password.data,
+                                     accounts.who_of(g.user, request.remote_addr))
+        except accounts.AccountError as error:
+            getattr(form, error.field, form.new_password).errors.append(error.message)
+            status = 400
+        else:
+            session_.commit()
+            start_session(g.user)
+            flash("密碼已更新。", "success")
+            return redirect(url_for("portfolio.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("password.html", form=form), status

@@ -1,0 +1,72 @@
+"""Jinja filters: ROC dates, phase labels, status names. Formatting only; no rule is decided here."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from flask import Flask, g, request
+
+from tracker.domain import roc
+from tracker.domain.access import ROLE_LABELS, Role
+from tracker.domain.phase import phase_label
+
+STATUS_LABELS = {
+    "not_started": "未開始",
+    "in_progress": "進行中",
+    "done": "已完成",
+    "on_hold": "暫停",
+    "cancelled": "已取消",
+}
+DIRECTION_LABELS = {"at_least": "以上（≥）", "at_most": "以下（≤）"}
+
+FACT_LABELS = {
+    "added_capacity_persons": ("增加收容人數", "人"),
+    "site_area_m2": ("基地面積", "平方公尺"),
+    "total_floor_area_m2": ("總樓地板面積", "平方公尺"),
+    "floors_above_ground": ("地上樓層", "層"),
+    "floors_below_ground": ("地下樓層", "層"),
+    "building_coverage_pct": ("建蔽率", "%"),
+    "floor_area_ratio_pct": ("容積率", "%"),
+    "facility_count": ("矯正機關數", "所"),
+    "target_institution_count": ("建置機關數", "所"),
+}
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = Decimal(value)
+        except ArithmeticError:
+            return value
+    if isinstance(value, Decimal):
+        value = value.normalize()
+        if value == value.to_integral():
+            value = value.quantize(Decimal(1))
+    return f"{value:,}"
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and the template globals."""
+    app.jinja_env.filters.update(
+        roc_date=lambda d: roc.format_roc_date(date.fromisoformat(d) if isinstance(d, str) else d),
+        roc_month=roc.format_roc_month,
+        roc_span=roc.format_roc_span,
+        status_label=lambda s: STATUS_LABELS.get(s, s),
+        direction_label=lambda d: DIRECTION_LABELS.get(d, d),
+        role_label=lambda r: ROLE_LABELS[Role(r)] if r in Role._value2member_map_ else r,
+        number=_number,
+        phase=lambda p: phase_label(p.phase_index, p.phase_total),
+    )
+
+    @app.context_processor
+    def _globals():
+        def url_with(**changes) -> str:
+            """The current query string with some parameters changed (for paging links)."""
+            args = request.args.to_dict()
+            args.update(changes)
+            return "?" + urlencode({k: v for k, v in args.items() if v not in (None, "")})
+
+        return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with}

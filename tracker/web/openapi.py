@@ -1,0 +1,125 @@
+"""The OpenAPI 3.1 document of API v1 (its schemas are JSON Schema, so tests validate real responses)."""
+from __future__ import annotations
+
+_DATE = {"type": ["string", "null"], "format": "date"}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object", "required": ["error", "status"],
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+    },
+    "Milestone": {
+        "type": "object",
+        "required": ["id", "name", "planned_start", "planned_finish", "actual_start", "actual_finish",
+                     "status", "percent_complete", "version"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "planned_start": {"type": "string", "format": "date"},
+            "planned_finish": {"type": "string", "format": "date"},
+            "baseline_start": {"type": "string", "format": "date"},
+            "baseline_finish": {"type": "string", "format": "date"},
+            "actual_start": _DATE,
+            "actual_finish": _DATE,
+            "status": {"enum": ["not_started", "in_progress", "done", "on_hold", "cancelled"]},
+            "percent_complete": {"type": "number", "minimum": 0, "maximum": 100},
+            "version": {"type": "integer", "minimum": 1},
+        },
+        "additionalProperties": False,
+    },
+    "Project": {
+        "type": "object",
+        "required": ["id", "name", "work_plan", "category", "systems", "phase_index", "phase_total",
+                     "parent_id", "kpis", "milestones"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "work_plan": {"type": "string"},
+            "category": {"enum": ["公共建設", "科技發展", "社會發展", "其它"]},
+            "systems": {"type": "array", "items": {"type": "string"}},
+            "phase_index": {"type": ["integer", "null"], "description": "This year's index in the plan (1 of 1/3)"},
+            "phase_total": {"type": ["integer", "null"], "description": "The plan's length in years (3 of 1/3)"},
+            "first_year": {"type": "integer", "description": "First ROC year"},
+            "last_year": {"type": "integer", "description": "Last ROC year"},
+            "parent_id": {"type": ["integer", "null"], "description": "Set for a sub-plan"},
+            "sub_code": {"type": ["string", "null"], "description": "計畫1 … 計畫9 for a sub-plan"},
+            "kpis": {"type": "array", "items": {"type": "string"}, "description": "KPI names as the plan writes them"},
+            "milestones": {"type": "array", "items": {"$ref": "#/components/schemas/Milestone"}},
+        },
+        "additionalProperties": False,
+    },
+    "ProjectList": {
+        "type": "object", "required": ["projects"],
+        "properties": {
+            "projects": {"type": "array", "items": {"$ref": "#/components/schemas/Project"}},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+        },
+        "additionalProperties": False,
+    },
+    "Kpi": {
+        "type": "object", "required": ["goal", "name", "measure", "target", "unit", "direction"],
+        "properties": {
+            "code": {"type": "string"},
+            "goal": {"type": "string"},
+            "name": {"type": "string"},
+            "measure": {"type": "string"},
+            "target": {"type": "number"},
+            "target_text": {"type": "string"},
+            "unit": {"type": "string"},
+            "direction": {"enum": ["at_least", "at_most"]},
+        },
+        "additionalProperties": False,
+    },
+    "KpiList": {
+        "type": "object", "required": ["kpis"],
+        "properties": {"kpis": {"type": "array", "items": {"$ref": "#/components/schemas/Kpi"}}},
+        "additionalProperties": False,
+    },
+}
+
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+_ERRORS = {"401": _json("Error", "No valid Bearer token"), "400": _json("Error", "A bad query parameter")}
+_FILTERS = [
+    {"name": "system", "in": "query", "schema": {"type": "string"}, "description": "System name (檢察) or code"},
+    {"name": "category", "in": "query", "schema": {"type": "string"}},
+    {"name": "year", "in": "query", "schema": {"type": "integer"}, "description": "ROC year the project is active in"},
+    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Words in a name"},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+]
+
+
+def openapi_document() -> dict:
+    """The whole document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "法務部重要計畫管考系統 API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": {
+            "/projects": {"get": {
+                "summary": "Projects and sub-plans with milestones, in plan order",
+                "parameters": _FILTERS,
+                "responses": {"200": _json("ProjectList", "One page of projects"), **_ERRORS},
+            }},
+            "/projects/{id}": {"get": {
+                "summary": "One project",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json("Project", "The project"), "404": _json("Error", "No such project"),
+                              "401": _ERRORS["401"]},
+            }},
+            "/kpis": {"get": {
+                "summary": "The KPIs of the plan",
+                "responses": {"200": _json("KpiList", "All KPIs"), "401": _ERRORS["401"]},
+            }},
+        },
+    }

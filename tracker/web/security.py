@@ -1,0 +1,75 @@
+"""Log in for everything: load the user of the session, refuse the anonymous, set safe headers."""
+from __future__ import annotations
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+
+from tracker import db
+from tracker.domain.access import Action, may
+from tracker.models import Project, User
+from tracker.services.accounts import actor_of
+
+#: Endpoints open without a session: the login page, static files; the API checks its own tokens.
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+#: Endpoints a user who must change a one-time password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
+
+
+def init_app(app: Flask) -> None:
+    """Register the session gate and the security headers."""
+    app.before_request(_load_user)
+    app.after_request(_headers)
+
+
+def start_session(user: User) -> None:
+    """Remember a freshly logged-in user (a new session: no fixation)."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["epoch"] = user.session_epoch
+
+
+def _load_user():
+    g.user = None
+    if request.blueprint == "api":
+        return None
+    uid = session.get("uid")
+    if uid is not None:
+        user = db.get_session().get(User, uid)
+        # A changed password or a deactivated account ends every session signed before it.
+        if user is not None and user.is_active and user.session_epoch == session.get("epoch"):
+            g.user = user
+        else:
+            session.clear()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if g.user is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    if g.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def may_edit(user: User | None, project: Project) -> bool:
+    """May this user write to this project? (the one permission check, decided in the domain)."""
+    return may(actor_of(user), Action.EDIT_PROJECT, [s.code for s in project.systems])
+
+
+def require(action: Action, project: Project | None = None) -> None:
+    """Abort with 403 unless the current user may do this."""
+    codes = [s.code for s in project.systems] if project is not None else []
+    if not may(actor_of(g.get("user")), action, codes):
+        abort(403)
+
+
+def _headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
