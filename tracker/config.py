@@ -26,7 +26,7 @@ DEFAULTS: dict = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
     # --- pages ---
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": 100,
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 500,
     # --- alert thresholds (DOMAIN.md); used by the budget and slippage issues ---
