@@ -287,3 +287,112 @@ class AuditEntry(Base):
     #: {field: [old, new]} for updates; the new values for creates.
     changes: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
     remote_addr: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+
+BUDGET_KINDS = ("capital", "current")
+#: Amounts are NT$ thousands (千元), as in official tables.
+Money = sa.Numeric(18, 3)
+
+
+class Budget(Base):
+    """A project's budget for one ROC year and kind (資本門/經常門)."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "year_roc", "kind", "is_synthetic", name="uq_budgets_project_year_kind"),
+        sa.CheckConstraint("kind IN ('capital', 'current')", name="kind"),
+        sa.CheckConstraint("original >= 0 AND supplementary >= 0 AND carried_over >= 0", name="amounts"),
+        sa.Index("ix_budgets_year_kind", "year_roc", "kind", "is_synthetic"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    year_roc: so.Mapped[int]
+    #: capital (資本門) or current (經常門)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: 原預算數
+    original: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: 追加預算數
+    supplementary: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: 以前年度保留數
+    carried_over: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: Demo figures (`tracker demo`); never shown together with imported ones.
+    is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: so.Mapped[Project] = so.relationship()
+
+    @property
+    def available(self) -> Decimal:
+        """可支用預算數 = 原預算 + 追加預算 + 以前年度保留數."""
+        return self.original + self.supplementary + self.carried_over
+
+
+class MonthEnd(Base):
+    """Month-end accounting figures of a project, cumulative from January as the report gives them."""
+
+    __tablename__ = "month_end_figures"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "year_roc", "kind", "month", "is_synthetic", name="uq_month_end_figures_key"),
+        sa.CheckConstraint("kind IN ('capital', 'current')", name="kind"),
+        sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+        sa.CheckConstraint("allocated >= 0 AND paid >= 0 AND payables >= 0 AND savings >= 0", name="amounts"),
+        sa.Index("ix_month_end_year_kind_month", "year_roc", "kind", "is_synthetic", "month"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    year_roc: so.Mapped[int]
+    month: so.Mapped[int]
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: 累計分配數
+    allocated: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: 累計實支數
+    paid: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: 應付未付數: the balance at the month's end, not a running total
+    payables: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    #: 累計賸餘數
+    savings: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: so.Mapped[Project] = so.relationship()
+
+
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+class Alert(Base):
+    """A condition found by a scan; one unresolved alert per kind, project and milestone."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
+        sa.Index("ix_alerts_status_kind", "status", "kind"),
+        sa.Index("ix_alerts_project", "project_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: LOW_EXECUTION, BELOW_TARGET (budget); OVERDUE, LAGGING, … (schedule)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(24))
+    severity: so.Mapped[str] = so.mapped_column(sa.String(12))
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open")
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    milestone_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("milestones.id", ondelete="CASCADE"))
+    #: kind:project:milestone while unresolved, NULL once resolved: the database keeps one open alert per key.
+    open_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    message: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: The figures behind the alert at the last scan.
+    details: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    #: The as-of date of the scan that last confirmed the condition.
+    as_of: so.Mapped[date]
+    is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)
+    opened_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: so.Mapped[datetime | None]
+    acknowledged_at: so.Mapped[datetime | None]
+    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledgement: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    project: so.Mapped[Project] = so.relationship()
+    acknowledged_by: so.Mapped[User | None] = so.relationship()
