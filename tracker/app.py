@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(config_module.ROOT / "static"),
     )
     app.config.update(settings)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # uploads: a year of month-end rows fits
     app.json.ensure_ascii = False  # Chinese stays readable in API responses
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -50,13 +51,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import api, auth, errors, filters, portfolio, security
+    from tracker.web import api, auth, errors, execution, filters, portfolio, security
 
     filters.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(portfolio.bp)
+    app.register_blueprint(execution.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     return app

@@ -12,7 +12,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from tracker import db, migrate
 from tracker.app import create_app
 from tracker.models import Project, User
-from tracker.services import accounts, audit, seed
+from tracker.services import accounts, audit, demo, ledger_import, seed
+from tracker.services.scans import run_scans
 
 
 def friendly_errors(func):
@@ -26,6 +27,10 @@ def friendly_errors(func):
             raise click.ClickException(str(exc)) from None
         except accounts.AccountError as exc:
             raise click.ClickException(f"{exc.field}: {exc.message}") from None
+        except ledger_import.ImportRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        except demo.DemoRefused as exc:
+            raise click.ClickException(str(exc)) from None
         except sa.exc.OperationalError as exc:
             raise click.ClickException(
                 f"cannot use the database at {db.get_engine().url.render_as_string(hide_password=True)}: "
@@ -142,6 +147,70 @@ def users_list() -> None:
         for user in session.scalars(sa.select(User).order_by(User.name)):
             system = user.system.name if user.system else "-"
             click.echo(f"{user.name}\t{user.role}\t{system}\t{'active' if user.is_active else 'inactive'}")
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """Budgets and month-end accounting figures."""
+
+
+@ledger_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+@friendly_errors
+def ledger_import_command(file: str) -> None:
+    """Import a budgets or month-end file (CSV in UTF-8 or Big5, or XLSX); all rows or none."""
+    from pathlib import Path
+
+    data = Path(file).read_bytes()
+    with db.new_session() as session, click.progressbar(length=max(1, data.count(b"\n")), label="rows",
+                                                        file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(rows: int) -> None:
+            bar.update(rows - done[0])
+            done[0] = rows
+
+        result = ledger_import.import_ledger(session, Path(file).name, data, audit.CLI, progress)
+        session.commit()
+    click.echo(f"{result.kind}: {result.rows} rows; {result.created} created, {result.replaced} replaced, "
+               f"{result.unchanged} unchanged")
+
+
+@main.command("scan")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Judge as of this date (default: today).")
+@with_appcontext
+@friendly_errors
+def scan_command(as_of) -> None:
+    """Run every scan once now, as the scheduler does."""
+    from datetime import date as date_
+
+    day = as_of.date() if as_of else date_.today()
+    with db.new_session() as session:
+        results = run_scans(session, day, current_app.config, audit.CLI)
+        session.commit()
+    for name, result in results.items():
+        click.echo(f"{name} scan as of {day}: {result.summary()}")
+
+
+@main.command("demo")
+@click.option("--year", default=106, show_default=True, type=click.IntRange(1, 300), help="ROC year.")
+@click.option("--clear", is_flag=True, help="Remove the demo figures instead.")
+@with_appcontext
+@friendly_errors
+def demo_command(year: int, clear: bool) -> None:
+    """Load synthetic budgets and month-end figures (fixed seed) so rates and alerts can be seen."""
+    with db.new_session() as session:
+        if clear:
+            removed = demo.clear_demo(session, year)
+            session.commit()
+            click.echo(f"removed {removed} synthetic rows of {year}")
+            return
+        result = demo.load_demo(session, year, audit.CLI)
+        session.commit()
+    click.echo(f"synthetic figures for {year}: {result.projects} capital projects, {result.budgets} budgets, "
+               f"{result.month_ends} month-end rows (shown as 模擬資料; imported figures replace them)")
 
 
 def prepare_database(echo=click.echo) -> None:

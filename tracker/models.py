@@ -290,8 +290,31 @@ class AuditEntry(Base):
 
 
 BUDGET_KINDS = ("capital", "current")
-#: Amounts are NT$ thousands (千元), as in official tables.
-Money = sa.Numeric(18, 3)
+_THOUSAND = Decimal(1000)
+
+
+class Money(sa.types.TypeDecorator):
+    """NT$ thousands (千元) as Decimal in Python, stored as whole NT$ in a BIGINT.
+
+    Integers keep SQL sums exact on SQLite too (it has no decimal type); 0.001 千元 is NT$1, so
+    nothing an official table can hold is lost.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        dollars = Decimal(value) * _THOUSAND
+        if dollars != dollars.to_integral_value():
+            raise ValueError(f"{value} 千元 is not a whole number of NT$")
+        return int(dollars)
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return (Decimal(int(value)) / _THOUSAND).quantize(Decimal("0.001"))
 
 
 class Budget(Base):
@@ -311,11 +334,11 @@ class Budget(Base):
     #: capital (資本門) or current (經常門)
     kind: so.Mapped[str] = so.mapped_column(sa.String(8))
     #: 原預算數
-    original: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    original: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: 追加預算數
-    supplementary: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    supplementary: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: 以前年度保留數
-    carried_over: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    carried_over: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: Demo figures (`tracker demo`); never shown together with imported ones.
     is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
@@ -346,13 +369,13 @@ class MonthEnd(Base):
     month: so.Mapped[int]
     kind: so.Mapped[str] = so.mapped_column(sa.String(8))
     #: 累計分配數
-    allocated: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    allocated: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: 累計實支數
-    paid: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    paid: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: 應付未付數: the balance at the month's end, not a running total
-    payables: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    payables: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     #: 累計賸餘數
-    savings: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal(0))
+    savings: so.Mapped[Decimal] = so.mapped_column(Money(), default=Decimal(0))
     is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
 

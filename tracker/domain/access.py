@@ -64,8 +64,15 @@ def may(actor: Actor | None, action: Action, project_system_codes: Iterable[str]
     if action in (Action.EDIT_BUDGET, Action.ENTER_KPI_ACTUAL):
         return actor.role is Role.BUDGET_OFFICER
     if action is Action.ACKNOWLEDGE_ALERT:
-        return actor.role in (Role.BUDGET_OFFICER, Role.PROJECT_MANAGER)
+        if actor.role is Role.BUDGET_OFFICER:
+            return True
+        return actor.role is Role.PROJECT_MANAGER and actor.system_code in set(project_system_codes)
     return False
+
+
+def sees_all_projects(actor: Actor | None) -> bool:
+    """Whether lists (alerts) show every project, or only those of the actor's own system."""
+    return actor is not None and actor.role is not Role.PROJECT_MANAGER
 
 
 def may_write_project(actor: Actor | None, project_system_codes: Iterable[str]) -> bool:

@@ -1,14 +1,15 @@
 """JSON API v1: Bearer tokens, projects, KPIs and the OpenAPI document."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timezone
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from tracker import db
-from tracker.models import Kpi, Milestone, Project
-from tracker.services import accounts, portfolio
+from tracker.models import Alert, Kpi, Milestone, Project
+from tracker.services import accounts, execution, portfolio
+from tracker.services import alerts as alert_service
 from tracker.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -113,3 +114,71 @@ def kpis():
 def openapi():
     """The OpenAPI 3 document of this API."""
     return jsonify(openapi_document())
+
+
+def _amount(value: Decimal | None) -> float | None:
+    """An amount in 千元 as a JSON number."""
+    return None if value is None else float(value)
+
+
+def execution_row_json(row: execution.ExecutionRow) -> dict:
+    """A row of the execution table as the API shows it."""
+    values = execution.row_values(row)
+    out = {"key": row.key, "project_id": row.key_id if row.key_id is not None else None}
+    for name in ("available_budget", "allocated", "paid", "payables", "savings", "executed", "allocation_rate",
+                 "achievement_rate", "spend_rate", "allocated_unexecuted", "forecast_rate", "needed_per_month"):
+        out[name] = _amount(values[name])
+    return out
+
+
+@bp.get("/execution")
+def execution_rates():
+    """Execution figures and rates by project, work plan, system, category or the whole ministry."""
+    from tracker.web.execution import ParamError, read_execution_params
+
+    session = db.get_session()
+    try:
+        params = read_execution_params(request.args, current_app.config["PLAN_YEAR_ROC"])
+        report = execution.execution_report(session, thresholds=execution.thresholds_from(current_app.config),
+                                            **params)
+    except (ParamError, execution.ExecutionQueryError) as exc:
+        abort(400, description=f"{exc.field}: {exc.message}")
+    return jsonify({
+        "year": report.year_roc, "as_of": f"{report.year_roc + 1911}-{report.month:02d}" if report.month else None,
+        "by": report.by, "kind": report.kind, "unit": "NT$ thousand", "synthetic": report.is_synthetic,
+        "rows": [execution_row_json(r) for r in report.rows],
+        "total": execution_row_json(report.total) if report.total else None,
+    })
+
+
+def _utc(moment) -> str | None:
+    """A timestamp in ISO 8601 with its UTC offset (SQLite hands back naive UTC values)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
+def alert_json(a: Alert) -> dict:
+    """An alert as the API shows it."""
+    return {
+        "id": a.id, "kind": a.kind, "severity": a.severity, "project_id": a.project_id,
+        "milestone_id": a.milestone_id, "message": a.message,
+        "opened_at": _utc(a.opened_at), "resolved_at": _utc(a.resolved_at),
+        "status": a.status, "as_of": a.as_of.isoformat(), "synthetic": a.is_synthetic,
+        "acknowledgement": a.acknowledgement,
+    }
+
+
+@bp.get("/alerts")
+def alerts():
+    """Alerts the token's user may see; status open, acknowledged or resolved (default: all unresolved)."""
+    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], current_app.config["API_MAX_PAGE_SIZE"])
+    page = _int_arg("page", 1, 1_000_000)
+    try:
+        items, total = alert_service.list_alerts(db.get_session(), g.user, request.args.get("status") or None,
+                                                 request.args.get("kind") or None, page, per_page)
+    except alert_service.AlertError as exc:
+        abort(400, description=f"{exc.field}: {exc.message}")
+    return jsonify({"alerts": [alert_json(a) for a in items], "page": page, "per_page": per_page, "total": total})

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Flask, g, request
 
 from tracker.domain import roc
+from tracker.domain.execution import round_rate
 from tracker.domain.access import ROLE_LABELS, Role
 from tracker.domain.phase import phase_label
 
@@ -48,6 +49,21 @@ def _number(value) -> str:
     return f"{value:,}"
 
 
+def _money(value) -> str:
+    """NT$ thousands with separators (「1,234,567」); decimals only where there are any."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,}"
+    return f"{value.normalize():,}"
+
+
+def _percent(value) -> str:
+    """A rounded rate as 「87.50%」, or 「—」 when there is none."""
+    return "—" if value is None else f"{value}%"
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the template globals."""
     app.jinja_env.filters.update(
@@ -58,6 +74,9 @@ def init_app(app: Flask) -> None:
         direction_label=lambda d: DIRECTION_LABELS.get(d, d),
         role_label=lambda r: ROLE_LABELS[Role(r)] if r in Role._value2member_map_ else r,
         number=_number,
+        money=_money,
+        percent=_percent,
+        rate2=round_rate,
         phase=lambda p: phase_label(p.phase_index, p.phase_total),
     )
 

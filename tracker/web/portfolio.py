@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, g, render_template, request
 
 from tracker import db
 from tracker.models import CATEGORIES
-from tracker.services import audit, portfolio
+from tracker.services import audit, execution, portfolio
 from tracker.web.security import may_edit
 
 bp = Blueprint("portfolio", __name__)
@@ -39,7 +39,11 @@ def project(project_id: int):
     if item is None:
         abort(404)
     history = audit.entries_for(session, "project", item.id, limit=20)
-    return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history)
+    year = current_app.config["PLAN_YEAR_ROC"]
+    synthetic, ledger = execution.project_history(session, item.id, year)
+    return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
+                           ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,
+                           kind_labels=execution.KIND_LABELS)
 
 
 @bp.route("/kpis")

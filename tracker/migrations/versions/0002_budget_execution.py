@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 11:30:47.645657
+Create Date: 2026-11-24 11:31:54.424741
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,9 +20,9 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('year_roc', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('original', sa.Numeric(precision=18, scale=3), nullable=False),
-    sa.Column('supplementary', sa.Numeric(precision=18, scale=3), nullable=False),
-    sa.Column('carried_over', sa.Numeric(precision=18, scale=3), nullable=False),
+    sa.Column('original', sa.BigInteger(), nullable=False),
+    sa.Column('supplementary', sa.BigInteger(), nullable=False),
+    sa.Column('carried_over', sa.BigInteger(), nullable=False),
     sa.Column('is_synthetic', sa.Boolean(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('capital', 'current')", name=op.f('ck_budgets_kind')),
@@ -40,10 +40,10 @@ def upgrade() -> None:
     sa.Column('year_roc', sa.Integer(), nullable=False),
     sa.Column('month', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('allocated', sa.Numeric(precision=18, scale=3), nullable=False),
-    sa.Column('paid', sa.Numeric(precision=18, scale=3), nullable=False),
-    sa.Column('payables', sa.Numeric(precision=18, scale=3), nullable=False),
-    sa.Column('savings', sa.Numeric(precision=18, scale=3), nullable=False),
+    sa.Column('allocated', sa.BigInteger(), nullable=False),
+    sa.Column('paid', sa.BigInteger(), nullable=False),
+    sa.Column('payables', sa.BigInteger(), nullable=False),
+    sa.Column('savings', sa.BigInteger(), nullable=False),
     sa.Column('is_synthetic', sa.Boolean(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('capital', 'current')", name=op.f('ck_month_end_figures_kind')),

@@ -1,0 +1,221 @@
+"""Alerts: scans open, update and resolve them; budget officers and managers acknowledge them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from tracker.domain.access import Action, may, sees_all_projects
+from tracker.domain.execution import ExecutionThresholds, is_below_target, is_low_execution, round_rate
+from tracker.domain.roc import format_roc_month
+from tracker.models import ALERT_STATUSES, Alert, MonthEnd, Project, System, User, project_systems, utcnow
+from tracker.services import audit
+from tracker.services.accounts import actor_of
+from tracker.services.execution import dataset, execution_report
+
+EXECUTION_KINDS = ("LOW_EXECUTION", "BELOW_TARGET")
+KIND_LABELS = {
+    "LOW_EXECUTION": "分配預算執行率偏低",
+    "BELOW_TARGET": "預估未達執行率目標",
+    "OVERDUE": "逾期未完成",
+    "LAGGING": "進度落後",
+    "FORECAST_SLIP": "預估完成日延後",
+    "NOT_REPORTED": "未填報進度",
+    "BACK_LOADED": "進度後段集中",
+}
+SEVERITIES = ("critical", "warning", "info")
+
+
+class AlertError(ValueError):
+    """A refused action on an alert; ``field`` names the input at fault."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A condition a scan found on a project (or one of its milestones)."""
+
+    kind: str
+    severity: str
+    project_id: int
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    milestone_id: int | None = None
+
+
+@dataclass
+class ScanResult:
+    """What a scan changed."""
+
+    opened: int = 0
+    updated: int = 0
+    resolved: int = 0
+
+    def summary(self) -> str:
+        """One line for the CLI and the run log."""
+        return f"{self.opened} opened, {self.updated} updated, {self.resolved} resolved"
+
+
+def open_key(kind: str, project_id: int, milestone_id: int | None) -> str:
+    """The key that allows one unresolved alert per kind, project and milestone."""
+    return f"{kind}:{project_id}:{milestone_id or 0}"
+
+
+def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding], as_of: date,
+              is_synthetic: bool = False) -> ScanResult:
+    """Make the unresolved alerts of these kinds match the findings: open new, update found, resolve the rest."""
+    kinds = tuple(kinds)
+    result = ScanResult()
+    unresolved = {a.open_key: a for a in session.scalars(
+        sa.select(Alert).where(Alert.kind.in_(kinds), Alert.status != "resolved"))}
+    now = utcnow()
+    seen = set()
+    for finding in findings:
+        key = open_key(finding.kind, finding.project_id, finding.milestone_id)
+        seen.add(key)
+        alert = unresolved.get(key)
+        values = {"severity": finding.severity, "message": finding.message, "details": finding.details,
+                  "is_synthetic": is_synthetic}
+        if alert is None:
+            session.add(Alert(kind=finding.kind, project_id=finding.project_id, milestone_id=finding.milestone_id,
+                              open_key=key, status="open", as_of=as_of, opened_at=now, **values))
+            result.opened += 1
+            continue
+        changed = {k: v for k, v in values.items() if getattr(alert, k) != v}
+        for name, value in changed.items():
+            setattr(alert, name, value)
+        alert.as_of = as_of
+        if changed:
+            result.updated += 1
+    for key, alert in unresolved.items():
+        if key not in seen:
+            alert.status, alert.resolved_at, alert.open_key, alert.as_of = "resolved", now, None, as_of
+            result.resolved += 1
+    session.flush()
+    return result
+
+
+def month_end_before(as_of: date) -> tuple[int, int]:
+    """The (Gregorian year, month) of the last month-end on or before a date."""
+    following = as_of + timedelta(days=1)
+    if following.month != as_of.month:
+        return as_of.year, as_of.month
+    first = as_of.replace(day=1) - timedelta(days=1)
+    return first.year, first.month
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal(1)):,}"
+
+
+def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds) -> tuple[list[Finding], bool]:
+    """Apply the execution rules to every project's capital figures as of the last month-end."""
+    year, month = month_end_before(as_of)
+    year_roc = year - 1911
+    synthetic = bool(dataset(session, year_roc))
+    # Judge on the latest month-end figures available by then (a late report keeps the last judgement).
+    month = session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
+        MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
+        MonthEnd.month <= month))
+    if month is None:
+        return [], synthetic  # no figures for that year: nothing can be judged, so nothing stays open
+    report = execution_report(session, year_roc, month, "project", "capital", t)
+    label = format_roc_month(date(year, month, 1)) + "底"
+    prefix = "【模擬資料】" if synthetic else ""
+    findings = []
+    for row in report.rows:
+        r, fc = row.rates, row.forecast
+        details = {
+            "year_roc": year_roc, "month": month, "available_budget": str(row.figures.available),
+            "allocated": str(row.figures.allocated), "executed": str(r.executed),
+            "allocation_rate": str(round_rate(r.allocation_rate)) if r.allocation_rate is not None else None,
+            "allocated_unexecuted": str(r.allocated_unexecuted),
+            "forecast_rate": str(round_rate(fc.rate)) if fc.rate is not None else None,
+            "needed_per_month": str(fc.needed_per_month) if fc.needed_per_month is not None else None,
+        }
+        if is_low_execution(r, t):
+            findings.append(Finding("LOW_EXECUTION", "critical", row.key_id, (
+                f"{prefix}{label}分配預算執行率 {round_rate(r.allocation_rate)}%（低於 {t.low_rate_pct}%），"
+                f"已分配未執行數 NT${_money(r.allocated_unexecuted)} 千元（超過 {_money(t.low_unexecuted)} 千元）"),
+                details))
+        if is_below_target(fc, t):
+            severity = "critical" if fc.rate < t.low_rate_pct else "warning"
+            findings.append(Finding("BELOW_TARGET", severity, row.key_id, (
+                f"{prefix}{label}預估年底執行率 {round_rate(fc.rate)}%，低於目標 {t.target_pct}%；"
+                f"每月尚需執行 NT${_money(fc.needed_per_month)} 千元"), details))
+    return findings, synthetic
+
+
+def scan_execution(session: so.Session, as_of: date, thresholds: ExecutionThresholds = ExecutionThresholds(),
+                   who: audit.Who = audit.Who("scan")) -> ScanResult:
+    """Open, update and resolve the execution alerts as of a date (the caller commits)."""
+    findings, synthetic = execution_findings(session, as_of, thresholds)
+    result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic)
+    audit.record(session, who, "scan.execution", "alerts", None, {
+        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved})
+    return result
+
+
+def _visible(query, user: User | None):
+    """Project managers see their own system's alerts; everyone else sees all."""
+    actor = actor_of(user)
+    if sees_all_projects(actor):
+        return query
+    system_id = user.system_id if user is not None else None
+    return query.where(Alert.project_id.in_(
+        sa.select(project_systems.c.project_id).where(project_systems.c.system_id == system_id)))
+
+
+def list_alerts(session: so.Session, user: User | None, status: str | None = None, kind: str | None = None,
+                page: int = 1, page_size: int = 100) -> tuple[list[Alert], int]:
+    """Alerts the user may see, worst first; status None means every unresolved one."""
+    if status is not None and status not in ALERT_STATUSES:
+        raise AlertError("status", f"須為 {'、'.join(ALERT_STATUSES)} 之一")
+    if kind is not None and kind not in KIND_LABELS:
+        raise AlertError("kind", f"須為 {'、'.join(KIND_LABELS)} 之一")
+    query = sa.select(Alert)
+    query = query.where(Alert.status == status) if status else query.where(Alert.status != "resolved")
+    if kind:
+        query = query.where(Alert.kind == kind)
+    query = _visible(query, user)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    severity_order = sa.case({s: i for i, s in enumerate(SEVERITIES)}, value=Alert.severity, else_=9)
+    alerts = list(session.scalars(
+        query.order_by(severity_order, Alert.opened_at.desc(), Alert.id.desc())
+        .limit(page_size).offset((max(1, page) - 1) * page_size)
+        .options(so.joinedload(Alert.project).selectinload(Project.systems), so.joinedload(Alert.acknowledged_by))
+    ).unique())
+    return alerts, total
+
+
+def acknowledge(session: so.Session, alert_id: int, user: User, comment: str, who: audit.Who) -> Alert:
+    """Acknowledge an unresolved alert with a comment; only those who may act on the project may."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertError("alert", f"沒有編號 {alert_id} 的警示")
+    codes = [s.code for s in session.scalars(
+        sa.select(System).join(project_systems, project_systems.c.system_id == System.id)
+        .where(project_systems.c.project_id == alert.project_id))]
+    if not may(actor_of(user), Action.ACKNOWLEDGE_ALERT, codes):
+        raise PermissionError("not allowed to acknowledge this alert")
+    comment = (comment or "").strip()
+    if not comment:
+        raise AlertError("comment", "請填寫處理說明")
+    if len(comment) > 1000:
+        raise AlertError("comment", "處理說明不可超過 1000 字")
+    if alert.status == "resolved":
+        raise AlertError("alert", "此警示已解除，無需確認")
+    old = (alert.status, alert.acknowledgement)
+    alert.status, alert.acknowledgement = "acknowledged", comment
+    alert.acknowledged_at, alert.acknowledged_by_id = utcnow(), user.id
+    audit.record(session, who, "alert.acknowledge", "alert", alert.id,
+                 {"status": [old[0], "acknowledged"], "acknowledgement": [old[1], comment]})
+    return alert

@@ -1,0 +1,299 @@
+"""Execution rates at every level of the portfolio: sums in SQL, ratios from the domain."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Config
+
+from tracker.domain.execution import ExecutionThresholds, Figures, Forecast, Rates, forecast, rates
+from tracker.models import CATEGORIES, Budget, MonthEnd, Project, System, WorkPlan, project_systems
+
+BY_LEVELS = ("project", "work_plan", "system", "category", "ministry")
+KINDS = ("capital", "current")
+KIND_LABELS = {"capital": "資本門", "current": "經常門"}
+BY_LABELS = {"project": "計畫", "work_plan": "工作計畫", "system": "系統", "category": "計畫類別", "ministry": "全部會"}
+MINISTRY = "法務部"
+#: Months of recent history whose pace the forecast follows.
+FORECAST_WINDOW_MONTHS = 3
+
+
+class ExecutionQueryError(ValueError):
+    """A query parameter that names nothing; ``field`` is the parameter."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def thresholds_from(config: Config | dict) -> ExecutionThresholds:
+    """The execution thresholds in force."""
+    return ExecutionThresholds(
+        target_pct=Decimal(config["EXECUTION_TARGET_PCT"]),
+        low_rate_pct=Decimal(config["LOW_EXECUTION_RATE_PCT"]),
+        low_unexecuted=Decimal(config["LOW_EXECUTION_UNEXECUTED_THOUSANDS"]),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    """One line of the execution table."""
+
+    key: str
+    key_id: int | None
+    figures: Figures
+    rates: Rates
+    forecast: Forecast
+
+
+@dataclass
+class ExecutionReport:
+    """The execution table for a year, month, kind and level."""
+
+    year_roc: int
+    month: int | None
+    kind: str
+    by: str
+    is_synthetic: bool
+    rows: list[ExecutionRow]
+    total: ExecutionRow | None
+
+
+def dataset(session: so.Session, year_roc: int) -> bool | None:
+    """Which figures a year shows: imported (False), synthetic demo (True), or none (None).
+
+    Imported figures always win, so demo data never mixes with them.
+    """
+    for synthetic in (False, True):
+        found = session.scalar(sa.select(MonthEnd.id).where(MonthEnd.year_roc == year_roc,
+                                                            MonthEnd.is_synthetic.is_(synthetic)).limit(1))
+        found = found or session.scalar(sa.select(Budget.id).where(Budget.year_roc == year_roc,
+                                                                   Budget.is_synthetic.is_(synthetic)).limit(1))
+        if found:
+            return synthetic
+    return None
+
+
+def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool) -> int | None:
+    """The latest month of the year with month-end figures."""
+    return session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
+        MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic)))
+
+
+def _latest_rows(year_roc: int, kind: str, synthetic: bool, month: int, name: str):
+    """Each project's month-end row as of a month (its latest row at or before it)."""
+    latest = (
+        sa.select(MonthEnd.project_id, sa.func.max(MonthEnd.month).label("month"))
+        .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic),
+               MonthEnd.month <= month)
+        .group_by(MonthEnd.project_id)
+        .subquery(f"{name}_latest")
+    )
+    row = so.aliased(MonthEnd, name=name)
+    join = sa.and_(row.project_id == latest.c.project_id, row.month == latest.c.month, row.year_roc == year_roc,
+                   row.kind == kind, row.is_synthetic.is_(synthetic))
+    return latest, row, join
+
+
+def _group(by: str):
+    """The grouping columns (id, label, order) of a level, and the joins it needs."""
+    if by == "project":
+        return Project.id, Project.name, sa.func.min(Project.id)
+    if by == "work_plan":
+        return WorkPlan.id, WorkPlan.name, sa.func.min(WorkPlan.sort_order)
+    if by == "system":
+        return System.id, System.name, sa.func.min(System.sort_order)
+    if by == "category":
+        order = sa.case({c: i for i, c in enumerate(CATEGORIES)}, value=Project.category)
+        return sa.literal(None), Project.category, sa.func.min(order)
+    return sa.literal(None), sa.literal(MINISTRY), sa.literal(0)
+
+
+def execution_report(session: so.Session, year_roc: int, month: int | None = None, by: str = "project",
+                     kind: str = "capital", thresholds: ExecutionThresholds = ExecutionThresholds(),
+                     system: str | None = None, category: str | None = None,
+                     project_ids: list[int] | None = None) -> ExecutionReport:
+    """Sum budgets and month-end figures by a level in one SQL query, then compute every ratio."""
+    if by not in BY_LEVELS:
+        raise ExecutionQueryError("by", f"須為 {'、'.join(BY_LEVELS)} 之一")
+    if kind not in KINDS:
+        raise ExecutionQueryError("kind", "須為 capital（資本門）或 current（經常門）")
+    synthetic = bool(dataset(session, year_roc))
+    if month is None:
+        month = latest_month(session, year_roc, kind, synthetic)
+    if month is not None and not 1 <= month <= 12:
+        raise ExecutionQueryError("as_of", "月份須為 1 至 12")
+    earlier_month = max(0, (month or 0) - FORECAST_WINDOW_MONTHS)
+
+    budget_filter = (Budget.year_roc == year_roc, Budget.kind == kind, Budget.is_synthetic.is_(synthetic))
+    month_filter = (MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic))
+    involved = sa.union(
+        sa.select(Budget.project_id).where(*budget_filter),
+        sa.select(MonthEnd.project_id).where(*month_filter, MonthEnd.month <= (month or 0)),
+    ).subquery("involved")
+    budget = so.aliased(Budget, name="budget")
+    now_latest, now, now_join = _latest_rows(year_roc, kind, synthetic, month or 0, "now")
+    then_latest, then, then_join = _latest_rows(year_roc, kind, synthetic, earlier_month, "then")
+
+    key_id, key_label, key_order = _group(by)
+    zero = sa.literal(0)
+
+    def total_of(column):
+        return sa.func.coalesce(sa.func.sum(column), zero)
+
+    query = (
+        sa.select(
+            key_id.label("key_id"), key_label.label("key"), key_order.label("ord"),
+            total_of(budget.original), total_of(budget.supplementary), total_of(budget.carried_over),
+            total_of(now.allocated), total_of(now.paid), total_of(now.payables), total_of(now.savings),
+            total_of(then.allocated), total_of(then.paid), total_of(then.payables), total_of(then.savings),
+        )
+        .select_from(involved)
+        .join(Project, Project.id == involved.c.project_id)
+        .outerjoin(budget, sa.and_(budget.project_id == Project.id, budget.year_roc == year_roc,
+                                   budget.kind == kind, budget.is_synthetic.is_(synthetic)))
+        .outerjoin(now_latest, now_latest.c.project_id == Project.id)
+        .outerjoin(now, now_join)
+        .outerjoin(then_latest, then_latest.c.project_id == Project.id)
+        .outerjoin(then, then_join)
+    )
+    if by == "work_plan":
+        query = query.join(WorkPlan, WorkPlan.id == Project.work_plan_id)
+    if by == "system":
+        query = query.join(project_systems, project_systems.c.project_id == Project.id).join(
+            System, System.id == project_systems.c.system_id)
+    if system:
+        system_id = session.scalar(sa.select(System.id).where(sa.or_(System.code == system, System.name == system)))
+        if system_id is None:
+            raise ExecutionQueryError("system", f"沒有名為「{system}」的系統")
+        query = query.where(Project.id.in_(
+            sa.select(project_systems.c.project_id).where(project_systems.c.system_id == system_id)))
+    if category:
+        if category not in CATEGORIES:
+            raise ExecutionQueryError("category", f"計畫類別須為 {'、'.join(CATEGORIES)} 之一")
+        query = query.where(Project.category == category)
+    if project_ids is not None:
+        query = query.where(Project.id.in_(project_ids))
+    if by != "ministry":
+        query = query.group_by(key_id, key_label) if by != "category" else query.group_by(key_label)
+
+    rows = []
+    grand, grand_earlier = Figures(), Figures()
+    for result in session.execute(query.order_by(sa.text("ord"))).all():
+        (kid, label, _order, original, supplementary, carried, allocated, paid, payables, savings,
+         allocated_then, paid_then, payables_then, savings_then) = result
+        figures = Figures(available=_d(original) + _d(supplementary) + _d(carried), allocated=_d(allocated),
+                          paid=_d(paid), payables=_d(payables), savings=_d(savings))
+        earlier = Figures(allocated=_d(allocated_then), paid=_d(paid_then), payables=_d(payables_then),
+                          savings=_d(savings_then))
+        if by == "ministry" and figures == Figures():
+            continue  # no figures at all: no row rather than a row of zeros
+        grand, grand_earlier = grand + figures, grand_earlier + earlier
+        rows.append(_row(label, kid, figures, earlier, month, earlier_month, thresholds))
+    if by != "system":
+        total = _row(MINISTRY, None, grand, grand_earlier, month, earlier_month, thresholds) if rows else None
+    else:  # a joint project counts in each of its systems: the total comes from the ministry level
+        total = execution_report(session, year_roc, month, "ministry", kind, thresholds, system, category,
+                                 project_ids).total
+    return ExecutionReport(year_roc, month, kind, by, synthetic, rows, total)
+
+
+def _d(value) -> Decimal:
+    """A sum from SQL: the Money type turns it into Decimal thousands."""
+    return value if isinstance(value, Decimal) else Decimal(0)
+
+
+def _row(label, kid, figures: Figures, earlier: Figures | None, month, earlier_month, t) -> ExecutionRow:
+    fc = forecast(figures, earlier, month or 0, earlier_month, t.target_pct)
+    return ExecutionRow(key=str(label), key_id=kid, figures=figures, rates=rates(figures), forecast=fc)
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    """One month of a project's history."""
+
+    month: int
+    figures: Figures
+    rates: Rates
+
+
+@dataclass
+class ProjectHistory:
+    """A project's budget and month-by-month figures for one year and kind."""
+
+    kind: str
+    available: Decimal | None
+    lines: list[MonthLine]
+
+
+def project_history(session: so.Session, project_id: int, year_roc: int) -> tuple[bool, list[ProjectHistory]]:
+    """The project's month-end figures of a year with the ratios of each month (the year's dataset)."""
+    synthetic = bool(dataset(session, year_roc))
+    budgets = {b.kind: b for b in session.scalars(sa.select(Budget).where(
+        Budget.project_id == project_id, Budget.year_roc == year_roc, Budget.is_synthetic.is_(synthetic)))}
+    months = session.scalars(sa.select(MonthEnd).where(
+        MonthEnd.project_id == project_id, MonthEnd.year_roc == year_roc, MonthEnd.is_synthetic.is_(synthetic))
+        .order_by(MonthEnd.kind, MonthEnd.month)).all()
+    out = []
+    for kind in KINDS:
+        budget = budgets.get(kind)
+        available = budget.available if budget else None
+        lines = []
+        for m in (m for m in months if m.kind == kind):
+            figures = Figures(available or Decimal(0), m.allocated, m.paid, m.payables, m.savings)
+            lines.append(MonthLine(m.month, figures, rates(figures)))
+        if budget or lines:
+            out.append(ProjectHistory(kind, available, lines))
+    return synthetic, out
+
+
+#: The columns of the execution table, in the official layout, with their Chinese headings.
+COLUMNS = (
+    ("key", "項目"),
+    ("available_budget", "可支用預算數"),
+    ("allocated", "累計分配數"),
+    ("executed", "累計執行數"),
+    ("allocation_rate", "分配預算執行率(%)"),
+    ("achievement_rate", "經費達成率(%)"),
+    ("allocated_unexecuted", "已分配未執行數"),
+    ("forecast_rate", "預估年底執行率(%)"),
+    ("needed_per_month", "每月尚需執行數"),
+    ("paid", "累計實支數"),
+    ("payables", "應付未付數"),
+    ("savings", "累計賸餘數"),
+    ("spend_rate", "支用率(%)"),
+)
+RATE_COLUMNS = {"allocation_rate", "achievement_rate", "forecast_rate", "spend_rate"}
+
+
+def row_values(row: ExecutionRow) -> dict:
+    """A row as named values: amounts in 千元 as Decimal, rates rounded to two decimals (None when undefined)."""
+    from tracker.domain.execution import round_rate
+
+    return {
+        "key": row.key,
+        "available_budget": row.figures.available,
+        "allocated": row.figures.allocated,
+        "paid": row.figures.paid,
+        "payables": row.figures.payables,
+        "savings": row.figures.savings,
+        "executed": row.rates.executed,
+        "allocation_rate": round_rate(row.rates.allocation_rate),
+        "achievement_rate": round_rate(row.rates.achievement_rate),
+        "spend_rate": round_rate(row.rates.spend_rate),
+        "allocated_unexecuted": row.rates.allocated_unexecuted,
+        "forecast_rate": round_rate(row.forecast.rate),
+        "needed_per_month": row.forecast.needed_per_month,
+    }
+
+
+def sort_rows(rows: list[ExecutionRow], column: str | None, descending: bool) -> list[ExecutionRow]:
+    """Rows sorted by a column; rows without a value (—) go last either way."""
+    if not column or column not in dict(COLUMNS):
+        return rows
+    present = [r for r in rows if row_values(r)[column] is not None]
+    absent = [r for r in rows if row_values(r)[column] is None]
+    return sorted(present, key=lambda r: row_values(r)[column], reverse=descending) + absent
