@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from decimal import Decimal
+
 from tracker import create_app, db, migrate
+from tracker.models import Budget, MonthEnd, Project
 from tracker.services import accounts, audit, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +136,30 @@ class Auth:
 def auth(client):
     """Login helper."""
     return Auth(client)
+
+
+# --- budget figures for tests (amounts in 千元) ------------------------------
+
+YILAN = "法務部矯正署宜蘭監獄擴建計畫"
+YUNLIN = "法務部矯正署雲林第二監獄擴建計畫"
+TAICHUNG = "臺灣高等法院臺中分院檢察署、臺灣臺中地方法院檢察署暨法務部行政執行署臺中分署擴遷建辦公廳舍計畫案"
+HSINCHU = "法務部行政執行署新竹分署辦公廳舍自有化中程計畫"
+
+
+def project_id(session, name: str) -> int:
+    """The id of the project with this name."""
+    return session.scalar(sa.select(Project.id).where(Project.name == name))
+
+
+def add_budget(session, name, original, supplementary=0, carried_over=0, kind="capital", synthetic=False):
+    """A 106 budget row for a project."""
+    session.add(Budget(project_id=project_id(session, name), year_roc=106, kind=kind, original=Decimal(original),
+                       supplementary=Decimal(supplementary), carried_over=Decimal(carried_over),
+                       is_synthetic=synthetic))
+
+
+def add_month(session, name, month, allocated, paid, payables=0, savings=0, kind="capital", synthetic=False):
+    """A 106 month-end row for a project."""
+    session.add(MonthEnd(project_id=project_id(session, name), year_roc=106, month=month, kind=kind,
+                         allocated=Decimal(allocated), paid=Decimal(paid), payables=Decimal(payables),
+                         savings=Decimal(savings), is_synthetic=synthetic))

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_token
-from test_execution import TAICHUNG, YILAN, YUNLIN, add_budget, add_month, project_id
+from conftest import YILAN, YUNLIN, add_budget, add_month, project_id
 from tracker import db
 from tracker.models import Alert, AuditEntry, MonthEnd
 from tracker.services import accounts, audit

@@ -11,30 +11,9 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tracker import db
-from tracker.models import Budget, MonthEnd, Project
 from tracker.services import accounts, audit
 from tracker.services.execution import execution_report
-
-YILAN = "法務部矯正署宜蘭監獄擴建計畫"
-YUNLIN = "法務部矯正署雲林第二監獄擴建計畫"
-TAICHUNG = "臺灣高等法院臺中分院檢察署、臺灣臺中地方法院檢察署暨法務部行政執行署臺中分署擴遷建辦公廳舍計畫案"
-HSINCHU = "法務部行政執行署新竹分署辦公廳舍自有化中程計畫"
-
-
-def project_id(session, name: str) -> int:
-    return session.scalar(sa.select(Project.id).where(Project.name == name))
-
-
-def add_budget(session, name, original, supplementary=0, carried_over=0, kind="capital", synthetic=False):
-    session.add(Budget(project_id=project_id(session, name), year_roc=106, kind=kind, original=D(original),
-                       supplementary=D(supplementary), carried_over=D(carried_over), is_synthetic=synthetic))
-
-
-def add_month(session, name, month, allocated, paid, payables=0, savings=0, kind="capital", synthetic=False):
-    session.add(MonthEnd(project_id=project_id(session, name), year_roc=106, month=month, kind=kind,
-                         allocated=D(allocated), paid=D(paid), payables=D(payables), savings=D(savings),
-                         is_synthetic=synthetic))
-
+from conftest import HSINCHU, TAICHUNG, YILAN, YUNLIN, add_budget, add_month, project_id
 
 @pytest.fixture
 def ledger(seeded, session):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -41,6 +43,19 @@ def xlsx_bytes(rows: list[list]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     workbook.close()
+    return out.getvalue()
+
+
+def as_written_by_other_tools(xlsx: bytes) -> bytes:
+    """The same workbook with whole numbers stored as 106.0, as some exporters write them (Excel reads them as floats)."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                content = re.sub(rb"<v>([0-9]+)</v>", rb"<v>\1.0</v>", content)
+            target.writestr(item, content)
     return out.getvalue()
 
 
@@ -172,10 +187,13 @@ def test_xlsx_numbers_and_blank_rows_keep_spreadsheet_row_numbers(budgeted):
         None,
         [YILAN, 106, 13, "資本門", 100, 0, 0, 0],
     ])
-    header, rows = read_table("ledger.xlsx", data)
-    assert header == MONTH_HEADER
-    assert [(n, cells[:2], cells[4:6]) for n, cells in rows] == [
-        (2, [YILAN, "106"], ["100", "0.1"]), (4, [YILAN, "106"], ["100", "0"])]
+    for workbook in (data, as_written_by_other_tools(data)):
+        header, rows = read_table("ledger.xlsx", workbook)
+        assert header == MONTH_HEADER
+        assert [(n, cells[:3], cells[4:6]) for n, cells in rows] == [
+            (2, [YILAN, "106", "1"], ["100", "0.1"]), (4, [YILAN, "106", "13"], ["100", "0"])]
+    assert b"<v>106.0</v>" in zipfile.ZipFile(io.BytesIO(as_written_by_other_tools(data))).read(
+        "xl/worksheets/sheet1.xml")
     problems = refused(budgeted, "ledger.xlsx", data)
     assert [(p.row, p.field) for p in problems] == [(4, "月份")]
 
@@ -376,6 +394,11 @@ def test_synthetic_figures_are_neither_replaced_nor_counted_as_budget(seeded, se
     assert result.created == 1
     assert sorted((r[4], r[8]) for r in month_ends(session)) == [(5, True), (10, False)]
     assert sorted((r[3], r[6]) for r in budgets(session)) == [(100, False), (9999, True)]
+    # demo figures of a programme do not block real figures of its sub-plan
+    session.add(Budget(project_id=project_id(session, FORENSIC), year_roc=106, kind="capital",
+                       original=Decimal(1), is_synthetic=True))
+    session.commit()
+    assert run(session, "sub.csv", csv_bytes([BUDGET_HEADER, [DENGUE, "106", "資本門", "300", "0", "0"]])).created == 1
 
 
 # 7. Programme and sub-plans are never both counted ---------------------------------------------------------------

@@ -92,7 +92,8 @@ class Forecast:
     rate: Decimal | None  #: forecast year-end execution rate (% of the available budget)
     executed_at_year_end: Decimal | None
     remaining_months: int
-    #: 每月尚需執行: what must be executed in each remaining month to reach the target (0 when reached)
+    #: 每月尚需執行: what must be executed in each remaining month to reach the target, in whole 千元
+    #: (0 when reached; in December, the whole shortfall)
     needed_per_month: Decimal | None
 
 
@@ -111,8 +112,8 @@ def forecast(now: Figures, earlier: Figures | None, month: int, earlier_month: i
     still_needed = max(ZERO, target_amount - now.executed)
     needed = None
     if now.available > 0:
-        needed = still_needed if remaining == 0 else (still_needed / remaining).quantize(
-            Decimal("0.001"), rounding=ROUND_CEILING)
+        # rounded up to a whole 千元: executing the rounded amount each month does reach the target
+        needed = (still_needed if remaining == 0 else still_needed / remaining).quantize(Decimal(1), rounding=ROUND_CEILING)
     if now.allocated == 0 or now.available == 0:
         return Forecast(None, None, remaining, needed)
     share = now.executed / now.allocated

@@ -148,9 +148,12 @@ def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds)
                 details))
         if is_below_target(fc, t):
             severity = "critical" if fc.rate < t.low_rate_pct else "warning"
-            findings.append(Finding("BELOW_TARGET", severity, row.key_id, (
-                f"{prefix}{label}預估年底執行率 {round_rate(fc.rate)}%，低於目標 {t.target_pct}%；"
-                f"每月尚需執行 NT${_money(fc.needed_per_month)} 千元"), details))
+            if fc.remaining_months:
+                text = (f"預估年底執行率 {round_rate(fc.rate)}%，低於目標 {t.target_pct}%；"
+                        f"每月尚需執行 NT${_money(fc.needed_per_month)} 千元")
+            else:
+                text = f"年度執行率 {round_rate(fc.rate)}%，未達目標 {t.target_pct}%（差 NT${_money(fc.needed_per_month)} 千元）"
+            findings.append(Finding("BELOW_TARGET", severity, row.key_id, f"{prefix}{label}{text}", details))
     return findings, synthetic
 
 

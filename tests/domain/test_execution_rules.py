@@ -69,7 +69,9 @@ def test_forecast_edges():
     no_budget = forecast(Figures(allocated=D(10), paid=D(10)), None, 5, 2, D(90))
     assert no_budget.rate is None and no_budget.needed_per_month is None
     on_track = forecast(Figures(available=D(100), allocated=D(50), paid=D(50)), Figures(allocated=D(20), paid=D(20)), 6, 3, D(90))
-    assert on_track.rate == D(100) and on_track.needed_per_month == D("6.667")  # (90 − 50) ÷ 6, rounded up
+    assert on_track.rate == D(100) and on_track.needed_per_month == D(7)  # (90 − 50) ÷ 6, rounded up to 千元
+    short_at_year_end = forecast(Figures(available=D(1000), allocated=D(1000), paid=D(800)), None, 12, 9, D(90))
+    assert short_at_year_end.needed_per_month == D(100)  # the whole shortfall
 
 
 def test_low_execution_rule_at_its_thresholds():
