@@ -484,3 +484,21 @@ def test_a_large_file_takes_as_many_queries_as_a_small_one_and_reports_progress(
     assert calls[:2] == [1000, 2000] and calls[-1] == result.rows and calls == sorted(calls)
     assert session.scalar(sa.select(sa.func.count()).select_from(Budget)) == len(large) - 1
     assert session.scalar(sa.select(Budget.original).where(Budget.year_roc == 149).limit(1)) == Decimal("149000")
+
+
+def test_budget_cut_below_what_was_allocated_is_refused(seeded, session):
+    import_ledger(session, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "500,000", 0, 0]]), OFFICER)
+    import_ledger(session, "m.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "400,000", "300,000", 0, 0]]),
+                  OFFICER)
+    session.commit()
+    before = snapshot(session)
+    with pytest.raises(ImportRefused) as refused:
+        import_ledger(session, "b2.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "350,000", "20,000", 0]]),
+                      OFFICER)
+    session.rollback()
+    (problem,) = refused.value.problems
+    assert problem.row == 2 and "370,000" in problem.reason and "400,000" in problem.reason
+    assert snapshot(session) == before
+    result = import_ledger(session, "b3.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "380,000", "20,000", 0]]),
+                           OFFICER)
+    assert result.replaced == 1

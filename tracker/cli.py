@@ -31,6 +31,9 @@ def friendly_errors(func):
             raise click.ClickException(str(exc)) from None
         except demo.DemoRefused as exc:
             raise click.ClickException(str(exc)) from None
+        except sa.exc.IntegrityError:
+            raise click.ClickException("another change to the same rows landed first; nothing was written, "
+                                       "run the command again") from None
         except sa.exc.OperationalError as exc:
             raise click.ClickException(
                 f"cannot use the database at {db.get_engine().url.render_as_string(hide_password=True)}: "

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
@@ -79,6 +79,8 @@ class RowProblem:
 
 class ImportRefused(Exception):
     """A ledger file that was not imported; ``problems`` lists every problem found, in row order."""
+
+    problems: list[RowProblem]
 
     def __init__(self, problems: list[RowProblem]):
         self.problems = sorted(problems, key=lambda p: -1 if p.row is None else p.row)
@@ -322,11 +324,7 @@ class _Checker:
         if match is None:
             self._problem(number, field, f"「{name}」須為數字（單位：千元），收到「{text}」")
             return None
-        try:
-            amount = Decimal(match.group(2))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
-            self._problem(number, field, f"「{name}」須為數字（單位：千元），收到「{text}」")
-            return None
+        amount = Decimal(match.group(2))  # the pattern admits only plain digits: no NaN, no exponent
         if (negative or match.group(1) == "-") and amount != 0:
             self._problem(number, field, f"「{name}」不可為負數（收到「{text}」）")
             return None
@@ -369,8 +367,9 @@ class _Checker:
             years = {year for _, year, _ in in_file}
             in_database = set(self.session.execute(
                 sa.select(table.project_id, table.year_roc, table.kind).distinct().where(
-                    table.project_id.in_(sorted(related)), table.year_roc.in_(sorted(years)), table.is_synthetic.is_(False))
-            ))
+                    table.project_id.in_(sorted(related)),
+                    table.year_roc.in_(sorted(years)),
+                    table.is_synthetic.is_(False))))
         for row in rows:
             if row.key(self.kind) is None:
                 continue
@@ -417,6 +416,30 @@ class _Checker:
                               f"累計分配數 {format_amount(allocated)} 千元超過可支用預算數 "
                               f"{format_amount(available)} 千元（{row.year} 年度{KIND_LABELS[row.kind]}："
                               f"原預算＋追加預算＋以前年度保留數）")
+
+
+    def check_budget_floor(self, rows: list[_Row]) -> None:
+        """A budget may not drop below what has already been allocated against it (累計分配數)."""
+        keyed = [row for row in rows if row.key(self.kind) is not None
+                 and all(row.amounts[field] is not None for field in BUDGET_AMOUNTS)]
+        if not keyed:
+            return
+        allocated = {
+            (project_id, year, kind): amount
+            for project_id, year, kind, amount in self.session.execute(
+                sa.select(MonthEnd.project_id, MonthEnd.year_roc, MonthEnd.kind, sa.func.max(MonthEnd.allocated))
+                .where(MonthEnd.project_id.in_(sorted({row.project_id for row in keyed})),
+                       MonthEnd.year_roc.in_(sorted({row.year for row in keyed})), MonthEnd.is_synthetic.is_(False))
+                .group_by(MonthEnd.project_id, MonthEnd.year_roc, MonthEnd.kind))
+        }
+        for row in keyed:
+            already = allocated.get((row.project_id, row.year, row.kind))
+            available = sum((row.amounts[field] for field in BUDGET_AMOUNTS), Decimal(0))
+            if already is not None and available < already:
+                self._problem(row.number, "original",
+                              f"可支用預算數 {format_amount(available)} 千元低於已匯入的累計分配數 "
+                              f"{format_amount(already)} 千元（{row.year} 年度{KIND_LABELS[row.kind]}），"
+                              f"請先更正月報的分配數")
 
 
 def _header_word(name: str) -> str:
@@ -513,6 +536,8 @@ def import_ledger(session: so.Session, filename: str, data: bytes, who: audit.Wh
     checker.check_double_counting(rows)
     if kind == "month_end":
         checker.check_allocation(rows)
+    else:
+        checker.check_budget_floor(rows)
     if checker.problems:
         raise ImportRefused(checker.problems)
     assert all(row.is_valid(kind) for row in rows)  # every refused cell left a problem

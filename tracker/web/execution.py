@@ -7,6 +7,8 @@ import io
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 
+from sqlalchemy.exc import IntegrityError
+
 from tracker import db
 from tracker.domain.access import Action, may
 from tracker.domain.roc import RocDateError, parse_roc_month
@@ -166,7 +168,12 @@ def upload():
             session.rollback()
             problems, status = exc.problems, 400
         else:
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # the same new rows were imported by someone else a moment ago
+                session.rollback()
+                flash("另一次匯入剛寫入相同的資料列，本次未寫入任何資料，請重新上傳。", "warning")
+                return render_template("upload.html", form=form, problems=None), 409
             flash(f"已匯入 {result.rows} 列：新增 {result.created}、更新 {result.replaced}、未變動 {result.unchanged}。",
                   "success")
             return redirect(url_for("execution.upload"))
