@@ -29,10 +29,10 @@ def project_names(html: str) -> list[str]:
 
 def test_portfolio_grouped_by_system_then_work_plan(reader):
     html = page(reader, "/")
-    systems = re.findall(r'<tr class="group-system"><th colspan="7" scope="rowgroup">([^<]+)</th>', html)
+    systems = re.findall(r'<tr class="group-system"><th colspan="8" scope="rowgroup"><span[^>]*></span> ([^<]+)</th>', html)
     assert systems == ["檢察", "調查", "矯正", "行政執行", "廉政", "部本部"]
     assert "共 62 筆" in html  # 57 programmes, 5 of them joint and listed under two systems
-    corrections = html.split(">矯正</th>")[1].split('class="group-system"')[0]
+    corrections = html.split("</span> 矯正</th>")[1].split('class="group-system"')[0]
     assert "改善監所計畫" in corrections and "法務部矯正署宜蘭監獄擴建計畫" in corrections
 
 
@@ -79,7 +79,7 @@ def test_project_page_shows_phase_and_roc_dates(reader, session):
     assert "第 1 年／共 3 年" in html and "106 至 108 年度" in html
     boai = session.scalar(sa.select(Project.id).where(Project.name.like("%博一大樓%")))
     html = page(reader, f"/projects/{boai}")
-    assert "106年1月至3月" in html and "106年7月" in html and "106年12月" in html
+    assert "106年1月至3月" in html and "106年4月至6月" in html and "106年7月至12月" in html
     assert "辦理委託專案管理廠商代辦採購事宜" in html
     assert "105年1月30日" in html  # history in ROC dates
 

@@ -39,9 +39,28 @@ DEFAULTS: dict = {
     "PROGRESS_REPORT_DAY": 10,
     #: Run the scheduler's jobs inside `tracker serve` (embedded default); off in production.
     "RUN_SCHEDULER_IN_SERVER": True,
+    #: The scheduler's clock: jobs run at Taipei times.
+    "TIMEZONE": "Asia/Taipei",
+    # --- back-loaded plans (國發會 early warning): this share of the planned progress in the last part of the plan ---
+    "BACK_LOADED_TAIL": Decimal("0.25"),
+    "BACK_LOADED_SHARE": Decimal("0.5"),
+    # --- e-mail (daily digest, reminders); off by default ---
+    "MAIL_ENABLED": False,
+    "MAIL_HOST": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_SENDER": "tracker@localhost",
+    #: STARTTLS after connecting (MAIL_USE_TLS) or TLS from the start (MAIL_USE_SSL).
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    #: The tracker's address as users reach it, for links in e-mail.
+    "BASE_URL": "http://127.0.0.1:5000",
 }
 
-_BOOL_KEYS = {"SESSION_COOKIE_SECURE": "SECURE_COOKIES", "RUN_SCHEDULER_IN_SERVER": "RUN_SCHEDULER_IN_SERVER"}
+_BOOL_KEYS = {"SESSION_COOKIE_SECURE": "SECURE_COOKIES", "RUN_SCHEDULER_IN_SERVER": "RUN_SCHEDULER_IN_SERVER",
+              "MAIL_ENABLED": "MAIL_ENABLED", "MAIL_USE_TLS": "MAIL_USE_TLS", "MAIL_USE_SSL": "MAIL_USE_SSL"}
+_TEXT_KEYS = ("TIMEZONE", "MAIL_HOST", "MAIL_SENDER", "MAIL_USERNAME", "MAIL_PASSWORD", "BASE_URL")
 
 
 def _as_bool(value: str) -> bool:
@@ -63,11 +82,14 @@ def from_environment(environ: dict | None = None) -> dict:
     for key, env_name in _BOOL_KEYS.items():
         if environ.get("TRACKER_" + env_name):
             config[key] = _as_bool(environ["TRACKER_" + env_name])
-    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LAG_DAYS", "PROGRESS_REPORT_DAY"):
+    for key in _TEXT_KEYS:
+        if environ.get("TRACKER_" + key):
+            config[key] = environ["TRACKER_" + key]
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LAG_DAYS", "PROGRESS_REPORT_DAY", "MAIL_PORT"):
         if environ.get("TRACKER_" + key):
             config[key] = int(environ["TRACKER_" + key])
     for key in ("EXECUTION_TARGET_PCT", "LOW_EXECUTION_RATE_PCT", "LOW_EXECUTION_UNEXECUTED_THOUSANDS",
-                "LAG_POINTS_VERY_LARGE", "LAG_POINTS"):
+                "LAG_POINTS_VERY_LARGE", "LAG_POINTS", "BACK_LOADED_TAIL", "BACK_LOADED_SHARE"):
         if environ.get("TRACKER_" + key):
             config[key] = Decimal(environ["TRACKER_" + key])
     return config

@@ -202,6 +202,8 @@ class Milestone(Base):
     baseline_finish_on: so.Mapped[date]
     actual_start_on: so.Mapped[date | None]
     actual_finish_on: so.Mapped[date | None]
+    #: Why the planned dates last moved away from the baseline (re-planning).
+    replan_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="not_started", index=True)
     percent_complete: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
     #: Optimistic lock: every update raises it; a write on an older version is refused.
@@ -229,6 +231,8 @@ class User(Base):
     role: so.Mapped[str] = so.mapped_column(sa.String(16))
     system_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("systems.id", ondelete="RESTRICT"))
     is_active: so.Mapped[bool] = so.mapped_column(default=True)
+    #: Where the daily digest and reminders go (optional).
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     #: Set for a one-time password: the user must choose a new one at first login.
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
     #: Raised when the password changes, so sessions signed for the old one end.
@@ -419,3 +423,68 @@ class Alert(Base):
 
     project: so.Mapped[Project] = so.relationship()
     acknowledged_by: so.Mapped[User | None] = so.relationship()
+
+
+class ProgressReport(Base):
+    """A project's monthly progress report as submitted; a correction is a new revision, never an edit."""
+
+    __tablename__ = "progress_reports"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "year_roc", "month", "revision", name="uq_progress_reports_revision"),
+        sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+        sa.CheckConstraint("planned_percent BETWEEN 0 AND 100 AND actual_percent BETWEEN 0 AND 100", name="percent"),
+        sa.Index("ix_progress_reports_period", "year_roc", "month", "project_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    year_roc: so.Mapped[int]
+    month: so.Mapped[int]
+    revision: so.Mapped[int] = so.mapped_column(default=1)
+    #: 預定進度 and 實際進度 (cumulative %) of the whole project at the month's end.
+    planned_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2))
+    actual_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2))
+    #: 落後原因 and 因應對策, required when the project is behind.
+    delay_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    remedy: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    #: Every milestone as reported: {id: {status, percent_complete, actual_start, actual_finish, ...}}.
+    milestones: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    submitted_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    submitted_by: so.Mapped[User | None] = so.relationship()
+
+
+class PlannedCurve(Base):
+    """A project's planned cumulative progress (預定進度) at the end of a month, when one is entered."""
+
+    __tablename__ = "planned_curve_points"
+    __table_args__ = (
+        sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+        sa.CheckConstraint("planned_percent BETWEEN 0 AND 100", name="percent"),
+    )
+
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    year_roc: so.Mapped[int] = so.mapped_column(primary_key=True)
+    month: so.Mapped[int] = so.mapped_column(primary_key=True)
+    planned_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2))
+
+
+class JobRun(Base):
+    """One run of a scheduled job: when, what it changed, and the error if it failed."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.Index("ix_job_runs_job_started", "job_id", "started_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    job_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    started_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    finished_at: so.Mapped[datetime | None]
+    #: running, succeeded or failed
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="running")
+    opened: so.Mapped[int] = so.mapped_column(default=0)
+    updated: so.Mapped[int] = so.mapped_column(default=0)
+    resolved: so.Mapped[int] = so.mapped_column(default=0)
+    #: What else the run did (messages sent, the as-of date).
+    details: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)

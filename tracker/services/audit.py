@@ -70,3 +70,18 @@ def entries_for(session: so.Session, entity_type: str, entity_id: Any, limit: in
             .limit(limit)
         )
     )
+
+
+def history_of_project(session: so.Session, project_id: int, milestone_ids: list[int], limit: int = 50) -> list[AuditEntry]:
+    """The latest entries about a project and its milestones, newest first."""
+    return list(
+        session.scalars(
+            sa.select(AuditEntry)
+            .where(sa.or_(
+                sa.and_(AuditEntry.entity_type == "project", AuditEntry.entity_id == str(project_id)),
+                sa.and_(AuditEntry.entity_type == "milestone", AuditEntry.entity_id.in_([str(i) for i in milestone_ids])),
+            ))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

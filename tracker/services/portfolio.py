@@ -53,6 +53,7 @@ class PortfolioRow:
     project: Project
     sub_plan_count: int
     milestone_count: int
+    system_id: int = 0
 
 
 @dataclass
@@ -137,6 +138,7 @@ def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, pag
             system_name=systems[p.system_id].name, system_code=systems[p.system_id].code,
             work_plan=projects[p.id].work_plan.name, project=projects[p.id],
             sub_plan_count=sub_counts.get(p.id, 0), milestone_count=milestone_counts.get(p.id, 0),
+            system_id=p.system_id,
         )
         for p in pairs
     ]

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from tracker import db
 from tracker.models import Alert, Kpi, Milestone, Project
-from tracker.services import accounts, execution, portfolio
+from tracker.domain.roc import RocDateError, parse_date
+from tracker.services import accounts, execution, portfolio, progress
 from tracker.services import alerts as alert_service
 from tracker.web.openapi import openapi_document
 
@@ -182,3 +183,72 @@ def alerts():
     except alert_service.AlertError as exc:
         abort(400, description=f"{exc.field}: {exc.message}")
     return jsonify({"alerts": [alert_json(a) for a in items], "page": page, "per_page": per_page, "total": total})
+
+
+def _json_date(body: dict, name: str, errors: dict) -> date | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = "日期須為 YYYY-MM-DD 字串或 null"
+        return None
+    try:
+        return parse_date(value)
+    except RocDateError as exc:
+        errors[name] = str(exc)
+        return None
+
+
+@bp.get("/milestones/<int:milestone_id>")
+def milestone(milestone_id: int):
+    """One milestone with its current version."""
+    item = db.get_session().get(Milestone, milestone_id)
+    if item is None:
+        abort(404, description=f"沒有編號 {milestone_id} 的里程碑")
+    return jsonify(milestone_json(item))
+
+
+@bp.patch("/milestones/<int:milestone_id>")
+def update_milestone(milestone_id: int):
+    """Report a milestone's status, percent or actual dates; `version` must be the one last read."""
+    session = db.get_session()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _field_errors({"body": "請送出 JSON 物件"})
+    errors: dict[str, str] = {}
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        errors["version"] = "必填：最後讀取到的版本號（整數）"
+    changes = {}
+    for name in body:
+        if name == "version":
+            continue
+        if name in ("actual_start", "actual_finish"):
+            changes[name] = _json_date(body, name, errors)
+        else:
+            changes[name] = body[name]
+    if not changes and not errors:
+        errors["body"] = "沒有要更新的欄位（status、percent_complete、actual_start、actual_finish）"
+    if errors:
+        return _field_errors(errors)
+    try:
+        item = progress.update_milestone(session, milestone_id, changes, version, g.user,
+                                         accounts.who_of(g.user, request.remote_addr), date.today())
+    except LookupError:
+        abort(404, description=f"沒有編號 {milestone_id} 的里程碑")
+    except progress.NotAllowed:
+        abort(403)
+    except progress.ProgressRefused as exc:
+        return _field_errors({field: message for (_, field), message in exc.errors.items()})
+    except progress.VersionConflict as exc:
+        session.rollback()
+        current = session.get(Milestone, milestone_id)
+        return jsonify({"error": "此里程碑已由他人更新；請以最新內容與版本重新送出", "status": 409,
+                        "current": milestone_json(current)}), 409
+    session.commit()
+    return jsonify(milestone_json(item))
+
+
+def _field_errors(errors: dict[str, str]):
+    return jsonify({"error": "輸入有誤：" + "；".join(f"{k}: {v}" for k, v in errors.items()), "status": 400,
+                    "fields": errors}), 400

@@ -9,6 +9,7 @@ from flask import Flask, g, request
 
 from tracker.domain import roc
 from tracker.domain.execution import round_rate
+from tracker.domain.progress import slip_days
 from tracker.domain.access import ROLE_LABELS, Role
 from tracker.domain.phase import phase_label
 
@@ -77,6 +78,7 @@ def init_app(app: Flask) -> None:
         money=_money,
         percent=_percent,
         rate2=round_rate,
+        slip_days=lambda m: slip_days(m.baseline_finish_on, m.planned_finish_on),
         phase=lambda p: phase_label(p.phase_index, p.phase_total),
     )
 

@@ -130,6 +130,27 @@ SCHEMAS = {
         },
         "additionalProperties": False,
     },
+    "MilestoneUpdate": {
+        "type": "object", "required": ["version"],
+        "properties": {
+            "version": {"type": "integer", "description": "The version last read; a stale one gets 409"},
+            "status": {"enum": ["not_started", "in_progress", "done", "on_hold", "cancelled"]},
+            "percent_complete": {"type": "number", "minimum": 0, "maximum": 100},
+            "actual_start": {"type": ["string", "null"], "format": "date"},
+            "actual_finish": {"type": ["string", "null"], "format": "date"},
+        },
+        "additionalProperties": False,
+    },
+    "FieldErrors": {
+        "type": "object", "required": ["error", "status", "fields"],
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                       "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+    },
+    "Conflict": {
+        "type": "object", "required": ["error", "status", "current"],
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                       "current": {"$ref": "#/components/schemas/Milestone"}},
+    },
     "KpiList": {
         "type": "object", "required": ["kpis"],
         "properties": {"kpis": {"type": "array", "items": {"$ref": "#/components/schemas/Kpi"}}},
@@ -203,6 +224,28 @@ def openapi_document() -> dict:
                 ],
                 "responses": {"200": _json("AlertList", "One page of alerts"), **_ERRORS},
             }},
+            "/milestones/{id}": {
+                "get": {
+                    "summary": "One milestone with its version",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "responses": {"200": _json("Milestone", "The milestone"), "404": _json("Error", "No such milestone"),
+                                  "401": _ERRORS["401"]},
+                },
+                "patch": {
+                    "summary": "Report a milestone's progress (optimistic locking by version)",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/MilestoneUpdate"}}}},
+                    "responses": {
+                        "200": _json("Milestone", "Saved; the new version"),
+                        "400": _json("FieldErrors", "Bad input, field by field"),
+                        "401": _ERRORS["401"],
+                        "403": _json("Error", "The user may not write to this project"),
+                        "404": _json("Error", "No such milestone"),
+                        "409": _json("Conflict", "Saved by someone else first; the newer values"),
+                    },
+                },
+            },
             "/kpis": {"get": {
                 "summary": "The KPIs of the plan",
                 "responses": {"200": _json("KpiList", "All KPIs"), "401": _ERRORS["401"]},

@@ -1,14 +1,29 @@
 """The portfolio, a project, the KPIs."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, g, render_template, request
 
 from tracker import db
+from tracker.domain.roc import RocDateError, parse_date
+from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
-from tracker.services import audit, execution, portfolio
+from tracker.services import audit, execution, portfolio, progress, slippage
 from tracker.web.security import may_edit
 
 bp = Blueprint("portfolio", __name__)
+
+
+def _as_of() -> date:
+    """The date lights are judged on: ?as_of= (ROC or ISO), else today."""
+    text = request.args.get("as_of")
+    if not text:
+        return date.today()
+    try:
+        return parse_date(text)
+    except RocDateError as exc:
+        abort(400, description=f"as_of：{exc}")
 
 
 def _page_number() -> int:
@@ -27,8 +42,10 @@ def index():
         error = None
     except portfolio.FilterError as exc:
         flt, page, error = portfolio.PortfolioFilter(), None, exc
+    as_of = _as_of()
+    lights = slippage.portfolio_lights(session, as_of, slippage.slip_thresholds_from(current_app.config))
     return render_template("portfolio.html", page=page, flt=flt, systems=systems, categories=CATEGORIES,
-                           filter_error=error), (400 if error else 200)
+                           filter_error=error, lights=lights, as_of=as_of, no_light=Light.NONE), (400 if error else 200)
 
 
 @bp.route("/projects/<int:project_id>")
@@ -38,12 +55,19 @@ def project(project_id: int):
     item = portfolio.get_project(session, project_id)
     if item is None:
         abort(404)
-    history = audit.entries_for(session, "project", item.id, limit=20)
+    milestones = [*item.milestones, *(m for sub in item.sub_plans for m in sub.milestones)]
+    history = audit.history_of_project(session, item.id, [m.id for m in milestones], limit=30)
+    as_of = _as_of()
+    root = item.parent_id or item.id
+    project_light, milestone_lights = slippage.project_lights(
+        session, [root], as_of, slippage.slip_thresholds_from(current_app.config))
+    reports = progress.revisions(session, item.id) if item.parent_id is None else []
     year = current_app.config["PLAN_YEAR_ROC"]
     synthetic, ledger = execution.project_history(session, item.id, year)
     return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
                            ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,
-                           kind_labels=execution.KIND_LABELS)
+                           kind_labels=execution.KIND_LABELS, lights=milestone_lights, as_of=as_of,
+                           project_light=project_light[root], reports=reports)
 
 
 @bp.route("/kpis")

@@ -1,0 +1,122 @@
+"""Rules for a milestone update and a monthly report: what may be reported, checked field by field."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+STATUSES = ("not_started", "in_progress", "done", "on_hold", "cancelled")
+STATUS_LABELS = {"not_started": "未開始", "in_progress": "進行中", "done": "已完成", "on_hold": "暫停", "cancelled": "已取消"}
+UPDATABLE = ("status", "percent_complete", "actual_start", "actual_finish")
+
+
+@dataclass(frozen=True)
+class MilestoneProgress:
+    """The reportable state of a milestone."""
+
+    status: str
+    percent_complete: Decimal
+    actual_start: date | None
+    actual_finish: date | None
+
+
+def _percent(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def apply_update(current: MilestoneProgress, changes: dict[str, Any], today: date) -> tuple[MilestoneProgress, dict[str, str]]:
+    """The state after a (partial) update, and every problem by field; dates must already be dates."""
+    errors: dict[str, str] = {}
+    for name in changes:
+        if name not in UPDATABLE:
+            errors[name] = f"不能更新的欄位「{name}」；可更新：{', '.join(UPDATABLE)}"
+    values = {}
+    if "status" in changes:
+        if changes["status"] not in STATUSES:
+            errors["status"] = f"未知的狀態「{changes['status']}」；須為 {', '.join(STATUSES)} 之一"
+        else:
+            values["status"] = changes["status"]
+    if "percent_complete" in changes:
+        percent = _percent(changes["percent_complete"])
+        if percent is None:
+            errors["percent_complete"] = "完成百分比須為數字"
+        elif not Decimal(0) <= percent <= Decimal(100):
+            errors["percent_complete"] = "完成百分比須介於 0 與 100 之間"
+        elif percent != percent.quantize(Decimal("0.01")):
+            errors["percent_complete"] = "完成百分比最多兩位小數"
+        else:
+            values["percent_complete"] = percent
+    for name in ("actual_start", "actual_finish"):
+        if name in changes:
+            value = changes[name]
+            if value is not None and not isinstance(value, date):
+                errors[name] = "日期格式不正確"
+            elif value is not None and value > today:
+                errors[name] = "實際日期不可晚於今天"
+            else:
+                values[name] = value
+    if errors:
+        return current, errors
+    new = replace(current, **values)
+    if new.status == "done" and "percent_complete" not in changes:
+        new = replace(new, percent_complete=Decimal(100))
+    if new.actual_start and new.actual_finish and new.actual_finish < new.actual_start:
+        errors["actual_finish"] = "實際完成日不可早於實際開始日"
+    if new.status == "done":
+        if new.actual_finish is None:
+            errors["actual_finish"] = "已完成的里程碑須填實際完成日"
+        if new.percent_complete != 100:
+            errors["percent_complete"] = "已完成的里程碑完成百分比須為 100"
+    if new.status == "not_started" and (new.actual_start or new.percent_complete > 0):
+        errors["status"] = "已有實際開始日或進度時，狀態不可為「未開始」"
+    if new.status in ("in_progress", "done") and new.actual_start is None:
+        errors["actual_start"] = "進行中或已完成的里程碑須填實際開始日"
+    if new.actual_finish is not None and new.status not in ("done", "cancelled"):
+        errors["status"] = "填了實際完成日，狀態應為「已完成」"
+    return (current if errors else new), errors
+
+
+def check_replan(start: date | None, finish: date | None, reason: str | None) -> dict[str, str]:
+    """A re-plan needs both dates, in order, and a reason."""
+    errors = {}
+    if start is None:
+        errors["planned_start"] = "請輸入新的預定開始日"
+    if finish is None:
+        errors["planned_finish"] = "請輸入新的預定完成日"
+    if start and finish and finish < start:
+        errors["planned_finish"] = "預定完成日不可早於預定開始日"
+    if not (reason or "").strip():
+        errors["reason"] = "請說明重新規劃的原因"
+    return errors
+
+
+def slip_days(baseline_finish: date, planned_finish: date) -> int:
+    """How many days the planned finish has moved past the baseline (negative when earlier)."""
+    return (planned_finish - baseline_finish).days
+
+
+def check_report(planned_percent: Any, actual_percent: Any, delay_reason: str | None, remedy: str | None) -> dict[str, str]:
+    """The project's planned and actual percent; reason and remedy are required when behind."""
+    errors = {}
+    values = {}
+    for name, value in (("planned_percent", planned_percent), ("actual_percent", actual_percent)):
+        number = _percent(value)
+        if number is None:
+            errors[name] = "請輸入 0 至 100 的數字"
+        elif not 0 <= number <= 100:
+            errors[name] = "須介於 0 與 100 之間"
+        else:
+            values[name] = number
+    if not errors and values["actual_percent"] < values["planned_percent"]:
+        if not (delay_reason or "").strip():
+            errors["delay_reason"] = "實際進度落後預定進度，請填寫落後原因"
+        if not (remedy or "").strip():
+            errors["remedy"] = "實際進度落後預定進度，請填寫因應對策"
+    return errors

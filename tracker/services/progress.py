@@ -1,0 +1,290 @@
+"""Monthly progress: who still owes a report, recording a report, updating and re-planning milestones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.domain.access import may_write_project
+from tracker.domain.progress import MilestoneProgress, apply_update, check_replan, check_report
+from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, User
+from tracker.services import audit
+from tracker.services.accounts import actor_of
+
+#: Milestones in these states need no more reporting.
+CLOSED_STATUSES = ("done", "cancelled")
+
+
+def projects_due(session: so.Session, year_roc: int, month: int) -> list[Project]:
+    """Programmes that owe a progress report for a month and have not submitted it.
+
+    A programme reports for itself and its sub-plans; it owes a report while it runs that year and
+    any of its milestones (its own or its sub-plans') is still open.
+    """
+    sub = so.aliased(Project)
+    open_milestone = (
+        sa.select(Milestone.id)
+        .join(sub, sub.id == Milestone.project_id)
+        .where(sa.or_(sub.id == Project.id, sub.parent_id == Project.id), Milestone.status.not_in(CLOSED_STATUSES))
+        .exists()
+    )
+    reported = (
+        sa.select(ProgressReport.id)
+        .where(ProgressReport.project_id == Project.id, ProgressReport.year_roc == year_roc,
+               ProgressReport.month == month)
+        .exists()
+    )
+    return list(session.scalars(
+        sa.select(Project)
+        .where(Project.parent_id.is_(None), Project.first_year_roc <= year_roc, Project.last_year_roc >= year_roc,
+               open_milestone, ~reported)
+        .order_by(Project.seq)
+        .options(so.selectinload(Project.systems))
+    ))
+
+
+class ProgressRefused(Exception):
+    """Input that breaks a rule; ``errors`` maps (milestone id or None, field) to a message."""
+
+    def __init__(self, errors: dict[tuple[int | None, str], str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for (_, field), message in errors.items()))
+
+
+class VersionConflict(Exception):
+    """Someone saved the milestone first; ``milestones`` are the newer rows to show instead."""
+
+    def __init__(self, milestones: list[Milestone]):
+        self.milestones = milestones
+        super().__init__("stale version: " + ", ".join(f"{m.id}@{m.version}" for m in milestones))
+
+
+class NotAllowed(Exception):
+    """The user may not write to this project."""
+
+
+def _state(m: Milestone) -> MilestoneProgress:
+    return MilestoneProgress(m.status, m.percent_complete, m.actual_start_on, m.actual_finish_on)
+
+
+_COLUMN = {"status": "status", "percent_complete": "percent_complete", "actual_start": "actual_start_on",
+           "actual_finish": "actual_finish_on"}
+
+
+def _check_writer(user: User, project: Project) -> None:
+    if not may_write_project(actor_of(user), [s.code for s in project.systems]):
+        raise NotAllowed(f"{user.name} may not write to project {project.id}")
+
+
+def _owner(session: so.Session, m: Milestone) -> Project:
+    return session.scalar(sa.select(Project).where(Project.id == m.project_id).options(so.selectinload(Project.systems)))
+
+
+def _apply(session: so.Session, m: Milestone, changes: dict[str, Any], today: date, who: audit.Who,
+           errors: dict) -> dict[str, list]:
+    """Check and set one milestone's changes; collect errors; return {field: [old, new]}."""
+    new, problems = apply_update(_state(m), changes, today)
+    for field, message in problems.items():
+        errors[(m.id, field)] = message
+    if problems:
+        return {}
+    diff = {}
+    for field, column in _COLUMN.items():
+        old, value = getattr(m, column), getattr(new, field)
+        if old != value:
+            diff[field] = [old, value]
+            setattr(m, column, value)
+    return diff
+
+
+def _flush_or_conflict(session: so.Session, ids: list[int]) -> None:
+    """Write; if another writer got there first, roll back and raise the conflict with the newer rows."""
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise VersionConflict(list(session.scalars(sa.select(Milestone).where(Milestone.id.in_(ids))))) from None
+
+
+def update_milestone(session: so.Session, milestone_id: int, changes: dict[str, Any], version: int, user: User,
+                     who: audit.Who, today: date) -> Milestone:
+    """Report a milestone's status, dates or percent; refused on a stale version or a broken rule."""
+    m = session.get(Milestone, milestone_id)
+    if m is None:
+        raise LookupError(milestone_id)
+    _check_writer(user, _owner(session, m))
+    if m.version != version:
+        raise VersionConflict([m])
+    errors: dict = {}
+    diff = _apply(session, m, changes, today, who, errors)
+    if errors:
+        raise ProgressRefused(errors)
+    if diff:
+        _flush_or_conflict(session, [m.id])
+        audit.record(session, who, "milestone.update", "milestone", m.id, diff)
+    return m
+
+
+@dataclass(frozen=True)
+class MilestoneInput:
+    """One row of the monthly form: the changes and the version they were made on."""
+
+    milestone_id: int
+    version: int
+    changes: dict[str, Any]
+
+
+def report_milestones(project: Project) -> list[Milestone]:
+    """The milestones a programme reports on: its own, then its sub-plans'."""
+    return [*project.milestones, *(m for sub in project.sub_plans for m in sub.milestones)]
+
+
+def record_report(session: so.Session, project: Project, year_roc: int, month: int, rows: list[MilestoneInput],
+                  planned_percent: Any, actual_percent: Any, delay_reason: str | None, remedy: str | None,
+                  user: User, who: audit.Who, today: date) -> ProgressReport:
+    """Save a month's report: every milestone row and the project's percentages, all or nothing.
+
+    Each submission for a month is a new revision; earlier revisions stay as they were reported.
+    """
+    _check_writer(user, project)
+    errors: dict = {(None, k): v for k, v in check_report(planned_percent, actual_percent, delay_reason, remedy).items()}
+    if not 1 <= month <= 12 or not project.first_year_roc - 1 <= year_roc <= project.last_year_roc:
+        errors[(None, "month")] = f"{year_roc} 年 {month} 月不在計畫期程（{project.first_year_roc}–{project.last_year_roc} 年度）內"
+    if date(year_roc + 1911, month, 1) > today:
+        errors[(None, "month")] = "不能填報尚未到來的月份"
+    owned = {m.id: m for m in report_milestones(project)}
+    stale = []
+    for row in rows:
+        m = owned.get(row.milestone_id)
+        if m is None:
+            errors[(row.milestone_id, "milestone")] = "此里程碑不屬於本計畫"
+        elif m.version != row.version:
+            stale.append(m)
+    if stale:
+        raise VersionConflict(stale)
+    diffs = {}
+    for row in rows:
+        if row.milestone_id in owned:
+            diff = _apply(session, owned[row.milestone_id], row.changes, today, who, errors)
+            if diff:
+                diffs[row.milestone_id] = diff
+    if errors:
+        session.rollback()
+        raise ProgressRefused(errors)
+    _flush_or_conflict(session, list(owned))
+    for milestone_id, diff in diffs.items():
+        audit.record(session, who, "milestone.update", "milestone", milestone_id, diff)
+    revision = (session.scalar(sa.select(sa.func.max(ProgressReport.revision)).where(
+        ProgressReport.project_id == project.id, ProgressReport.year_roc == year_roc,
+        ProgressReport.month == month)) or 0) + 1
+    report = ProgressReport(
+        project_id=project.id, year_roc=year_roc, month=month, revision=revision,
+        planned_percent=Decimal(str(planned_percent)), actual_percent=Decimal(str(actual_percent)),
+        delay_reason=(delay_reason or "").strip() or None, remedy=(remedy or "").strip() or None,
+        milestones={str(m.id): snapshot(m) for m in owned.values()}, submitted_by_id=user.id,
+    )
+    session.add(report)
+    session.flush()
+    audit.record(session, who, "progress.report", "project", project.id, {
+        "report": [None, f"{year_roc}-{month:02d} 第 {revision} 版"], "planned_percent": [None, str(report.planned_percent)],
+        "actual_percent": [None, str(report.actual_percent)], "delay_reason": [None, report.delay_reason],
+        "remedy": [None, report.remedy]})
+    return report
+
+
+def snapshot(m: Milestone) -> dict[str, Any]:
+    """A milestone as it stands, for the frozen report."""
+    return {"name": m.name, "status": m.status, "percent_complete": str(m.percent_complete),
+            "actual_start": m.actual_start_on.isoformat() if m.actual_start_on else None,
+            "actual_finish": m.actual_finish_on.isoformat() if m.actual_finish_on else None,
+            "planned_start": m.planned_start_on.isoformat(), "planned_finish": m.planned_finish_on.isoformat(),
+            "version": m.version}
+
+
+def revisions(session: so.Session, project_id: int) -> list[ProgressReport]:
+    """Every submitted report of a project, newest month and revision first."""
+    return list(session.scalars(sa.select(ProgressReport).where(ProgressReport.project_id == project_id)
+                                .order_by(ProgressReport.year_roc.desc(), ProgressReport.month.desc(),
+                                          ProgressReport.revision.desc())
+                                .options(so.joinedload(ProgressReport.submitted_by))))
+
+
+def compare(a: ProgressReport, b: ProgressReport) -> list[tuple[str, Any, Any]]:
+    """What differs between two revisions, field by field (milestone fields named by milestone)."""
+    out = []
+    for field in ("planned_percent", "actual_percent", "delay_reason", "remedy"):
+        if getattr(a, field) != getattr(b, field):
+            out.append((field, getattr(a, field), getattr(b, field)))
+    for key in sorted(set(a.milestones) | set(b.milestones), key=int):
+        old, new = a.milestones.get(key, {}), b.milestones.get(key, {})
+        for field in ("status", "percent_complete", "actual_start", "actual_finish", "planned_start", "planned_finish"):
+            if old.get(field) != new.get(field):
+                out.append((f"{(new or old).get('name', key)}：{field}", old.get(field), new.get(field)))
+    return out
+
+
+def replan_milestone(session: so.Session, milestone_id: int, planned_start: date | None, planned_finish: date | None,
+                     reason: str | None, version: int, user: User, who: audit.Who) -> Milestone:
+    """Move a milestone's planned dates with a reason; the baseline stays, so the slip shows in days."""
+    m = session.get(Milestone, milestone_id)
+    if m is None:
+        raise LookupError(milestone_id)
+    _check_writer(user, _owner(session, m))
+    errors = {(m.id, k): v for k, v in check_replan(planned_start, planned_finish, reason).items()}
+    if errors:
+        raise ProgressRefused(errors)
+    if m.version != version:
+        raise VersionConflict([m])
+    diff = {}
+    for field, value in (("planned_start_on", planned_start), ("planned_finish_on", planned_finish)):
+        if getattr(m, field) != value:
+            diff[field] = [getattr(m, field), value]
+            setattr(m, field, value)
+    if not diff:
+        return m
+    m.replan_reason = reason.strip()
+    _flush_or_conflict(session, [m.id])
+    diff["reason"] = [None, m.replan_reason]
+    audit.record(session, who, "milestone.replan", "milestone", m.id, diff)
+    return m
+
+
+def set_planned_curve(session: so.Session, project: Project, year_roc: int, points: dict[int, Decimal | None],
+                      user: User, who: audit.Who) -> None:
+    """Enter a project's planned monthly curve (cumulative %, never decreasing); empty months are cleared."""
+    _check_writer(user, project)
+    errors = {}
+    last = Decimal(0)
+    for month in sorted(points):
+        value = points[month]
+        if value is None:
+            continue
+        if not 0 <= value <= 100:
+            errors[(None, f"m{month}")] = "須介於 0 與 100 之間"
+        elif value < last:
+            errors[(None, f"m{month}")] = f"累計預定進度不可低於前一個月（{last}%）"
+        last = max(last, value)
+    if errors:
+        raise ProgressRefused(errors)
+    existing = {p.month: p for p in session.scalars(sa.select(PlannedCurve).where(
+        PlannedCurve.project_id == project.id, PlannedCurve.year_roc == year_roc))}
+    diff = {}
+    for month, value in points.items():
+        row = existing.get(month)
+        if value is None and row is not None:
+            diff[str(month)] = [str(row.planned_percent), None]
+            session.delete(row)
+        elif value is not None and row is None:
+            session.add(PlannedCurve(project_id=project.id, year_roc=year_roc, month=month, planned_percent=value))
+            diff[str(month)] = [None, str(value)]
+        elif value is not None and row.planned_percent != value:
+            diff[str(month)] = [str(row.planned_percent), str(value)]
+            row.planned_percent = value
+    if diff:
+        session.flush()
+        audit.record(session, who, "curve.update", "project", project.id, {f"{year_roc}年{k}月預定進度": v for k, v in diff.items()})
