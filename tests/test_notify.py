@@ -221,3 +221,8 @@ def test_building_messages_needs_no_server(app):
     assert parsed["Subject"] == mail.subject and parsed["To"].addresses[0].display_name == "陳主計"
     assert parsed.get_content_charset() == "utf-8" and parsed.get_content() == mail.body
     assert notify.previous_month(date(2018, 1, 1)) == (106, 12)
+    # A long subject mixing Chinese and ASCII keeps every space when folded into encoded-words.
+    long = notify.Mail("陳主計", "chen@moj.example", "【重要計畫管考】每日警示摘要 106年9月1日：未解除警示 4 筆 " * 3, "x")
+    parsed = email.message_from_bytes(notify.message_for({"MAIL_SENDER": "t@moj.example"}, long).as_bytes(),
+                                      policy=email.policy.default)
+    assert parsed["Subject"] == long.subject

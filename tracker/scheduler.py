@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -72,7 +73,10 @@ def scheduled_run(app: Flask, job_id: str, today: date | None = None) -> None:
 def build_scheduler(app: Flask, scheduler_cls: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:
     """A scheduler of the given class holding every job (not started)."""
     tz = ZoneInfo(app.config["TIMEZONE"])
-    scheduler = scheduler_cls(timezone=tz, job_defaults=dict(JOB_DEFAULTS))
+    # One worker: jobs due together (after downtime, say) run one after another instead of
+    # contending for SQLite's single writer.
+    scheduler = scheduler_cls(timezone=tz, job_defaults=dict(JOB_DEFAULTS),
+                              executors={"default": ThreadPoolExecutor(max_workers=1)})
     for spec in job_specs(app.config):
         scheduler.add_job(scheduled_run, CronTrigger(timezone=tz, **spec.cron), args=(app, spec.id), id=spec.id,
                           name=jobs.JOB_LABELS[spec.id], replace_existing=True, **JOB_DEFAULTS)

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 from flask import Flask
 
 from tracker import db
+from tracker.domain.roc import format_roc_date
 from tracker.models import JobRun, utcnow
 from tracker.services import audit, notify
 from tracker.services.alerts import ScanResult
@@ -173,7 +174,7 @@ def describe(run: JobRun) -> str:
     d = run.details or {}
     parts = []
     if d.get("as_of"):
-        parts.append(f"基準日 {d['as_of']}")
+        parts.append(f"基準日 {format_roc_date(date.fromisoformat(d['as_of']))}")
     if d.get("month"):
         parts.append(f"填報月份 {d['year_roc']}年{d['month']}月，未填報 {d.get('due_projects', 0)} 項")
     if "messages" in d:

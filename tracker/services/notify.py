@@ -6,8 +6,9 @@ import logging
 import smtplib
 import ssl
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -205,7 +206,9 @@ def message_for(config, mail: Mail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = Address(display_name=mail.to_name, addr_spec=mail.to_addr.strip())
-    message["Subject"] = mail.subject
+    # Encoded-words split on character boundaries: Python 3.11's header folder drops the space at a fold
+    # between Chinese and ASCII (「摘要 106年」 arrives as 「摘要106年」).
+    message.set_raw("Subject", Header(mail.subject, "utf-8", header_name="Subject").encode())
     message["Date"] = formatdate(localtime=True)
     # An explicit domain: make_msgid() would otherwise ask DNS for this host's name.
     domain = sender.rpartition("@")[2].strip(" >") or "tracker.invalid"

@@ -37,7 +37,8 @@ def _milestone_rows(session: so.Session, project_ids: list[int] | None = None):
     """(milestone, owning programme id, is_very_large) for every milestone, or those of some programmes."""
     owner = sa.func.coalesce(Project.parent_id, Project.id)
     query = (sa.select(Milestone, owner.label("programme_id"), Project.is_very_large)
-             .join(Project, Project.id == Milestone.project_id))
+             .join(Project, Project.id == Milestone.project_id)
+             .execution_options(populate_existing=True))  # judge what is stored now, not what the session saw
     if project_ids is not None:
         query = query.where(owner.in_(project_ids))
     return session.execute(query).all()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from tracker.domain.progress import STATUS_LABELS
@@ -62,7 +62,7 @@ class MilestoneRowForm(Form):
 
     milestone_id = HiddenField()
     version = HiddenField()
-    status = SelectField("狀態", choices=list(STATUS_LABELS.items()))
+    status = SelectField("狀態", choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()])
     percent_complete = DecimalField("完成%", places=2, validators=[InputRequired("請輸入完成百分比"),
                                                                   NumberRange(0, 100, "須介於 0 與 100 之間")])
     actual_start = RocDateField("實際開始")
