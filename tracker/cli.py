@@ -118,13 +118,14 @@ def _read_password() -> str:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["project_manager", "budget_officer", "leadership", "admin"]))
 @click.option("--system", default=None, help="The system as the plan names it (檢察) or its code (prosecution).")
+@click.option("--email", default=None, help="Address for the daily digest and reminders.")
 @with_appcontext
 @friendly_errors
-def users_add(name: str, role: str, system: str | None) -> None:
+def users_add(name: str, role: str, system: str | None, email: str | None) -> None:
     """Add a user; the password comes from a prompt, or from standard input when piped."""
     password = _read_password()
     with db.new_session() as session:
-        user = accounts.create_user(session, name, role, password, system, audit.CLI)
+        user = accounts.create_user(session, name, role, password, system, audit.CLI, email=email)
         session.commit()
         click.echo(f"user {user.name} added ({user.role}{', ' + user.system.name if user.system else ''})")
 

@@ -77,10 +77,16 @@ def check_password_rules(password: str) -> None:
         raise AccountError("password", "密碼須同時包含字母與數字或符號")
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def create_user(session: so.Session, name: str, role: str, password: str, system: str | None,
-                who: audit.Who, must_change_password: bool = False) -> User:
+                who: audit.Who, must_change_password: bool = False, email: str | None = None) -> User:
     """Add a user; project managers need a system, and the name must be free."""
     name = (name or "").strip()
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
+        raise AccountError("email", f"不是有效的電子郵件地址：{email!r}")
     if not _NAME.match(name):
         raise AccountError("name", "帳號須為 2 至 64 個字母、數字、中文或 _ . @ -")
     try:
@@ -94,11 +100,11 @@ def create_user(session: so.Session, name: str, role: str, password: str, system
     if session.scalar(sa.select(User.id).where(User.name == name)) is not None:
         raise AccountError("name", f"帳號 {name!r} 已存在")
     user = User(name=name, role=role_.value, system=system_row, password_hash=generate_password_hash(password),
-                must_change_password=must_change_password)
+                must_change_password=must_change_password, email=email)
     session.add(user)
     session.flush()
     audit.record(session, who, "user.create", "user", user.id,
-                 {"name": name, "role": role_.value, "system": system_row.name if system_row else None})
+                 {"name": name, "role": role_.value, "system": system_row.name if system_row else None, "email": email})
     return user
 
 
