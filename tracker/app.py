@@ -51,7 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import api, auth, errors, execution, filters, portfolio, progress, security
+    from tracker.web import admin, api, auth, errors, execution, filters, portfolio, progress, security
 
     filters.init_app(app)
     security.init_app(app)
@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(portfolio.bp)
     app.register_blueprint(execution.bp)
     app.register_blueprint(progress.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     return app

@@ -217,6 +217,55 @@ def demo_command(year: int, clear: bool) -> None:
                f"{result.month_ends} month-end rows (shown as 模擬資料; imported figures replace them)")
 
 
+@main.command("scheduler")
+@with_appcontext
+@friendly_errors
+def scheduler_command() -> None:
+    """Run the scheduled jobs (slip scans, execution scans, reminders) in this one process until stopped."""
+    import logging
+
+    from tracker import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        scheduler.run_blocking(current_app._get_current_object())
+    except scheduler.SchedulerLocked as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """The scheduler's jobs."""
+
+
+@jobs_group.command("list")
+@with_appcontext
+def jobs_list() -> None:
+    """List the scheduled jobs with their triggers and next run."""
+    from tracker import scheduler
+
+    for row in scheduler.job_table(current_app._get_current_object()):
+        click.echo(f"{row['id']}\t{row['when']}\t{row['trigger']}\tnext {row['next_run']:%Y-%m-%d %H:%M %Z}")
+
+
+@jobs_group.command("run")
+@click.argument("job_id")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as of this date (default: today in the configured timezone).")
+@with_appcontext
+@friendly_errors
+def jobs_run(job_id: str, as_of) -> None:
+    """Run one job now, as the scheduler would, and record the run."""
+    from tracker.services import jobs
+
+    if job_id not in jobs.JOB_BODIES:
+        raise click.BadParameter(f"one of {', '.join(jobs.JOB_BODIES)}", param_hint="JOB_ID")
+    run = jobs.run_named(current_app._get_current_object(), job_id, as_of.date() if as_of else None, audit.CLI)
+    click.echo(f"{job_id} {run.status}: {run.opened} opened, {run.updated} updated, {run.resolved} resolved")
+    if run.status != "succeeded":
+        raise click.ClickException(run.error.splitlines()[0] if run.error else "failed")
+
+
 def prepare_database(echo=click.echo) -> None:
     """Migrate; on an empty database load the seed; make an admin when none exists."""
     engine = db.get_engine()
@@ -245,5 +294,13 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     prepare_database()
+    if current_app.config["RUN_SCHEDULER_IN_SERVER"]:
+        from tracker import scheduler
+
+        if scheduler.start_background(current_app._get_current_object()) is None:
+            click.echo("another tracker scheduler runs for this database; this server runs no scheduled jobs")
+        else:
+            click.echo("scheduled jobs run inside this server "
+                       "(production: TRACKER_RUN_SCHEDULER_IN_SERVER=0 and one `tracker scheduler` process)")
     click.echo(f"tracker on http://{host}:{port}/ (database {db.get_engine().url.render_as_string(hide_password=True)})")
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
