@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from tracker.domain.access import Actor, Role
 from tracker.models import ApiToken, LoginAttempt, System, User, utcnow
 from tracker.services import audit
+from tracker.domain.errors import FieldError
 
 MIN_PASSWORD_LENGTH = 10
 _NAME = re.compile(r"^[A-Za-z0-9_.@\-\u4e00-\u9fff]{2,64}$")
@@ -21,13 +22,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_.@\-\u4e00-\u9fff]{2,64}$")
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class AccountError(ValueError):
+class AccountError(FieldError):
     """A refused account change; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 class LoginRefused(Exception):

@@ -16,6 +16,7 @@ from tracker.models import ALERT_STATUSES, Alert, MonthEnd, Project, System, Use
 from tracker.services import audit
 from tracker.services.accounts import actor_of
 from tracker.services.execution import dataset, execution_report
+from tracker.domain.errors import FieldError
 
 EXECUTION_KINDS = ("LOW_EXECUTION", "BELOW_TARGET")
 KIND_LABELS = {
@@ -30,13 +31,8 @@ KIND_LABELS = {
 SEVERITIES = ("critical", "warning", "info")
 
 
-class AlertError(ValueError):
+class AlertError(FieldError):
     """A refused action on an alert; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)

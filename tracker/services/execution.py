@@ -10,6 +10,7 @@ from flask import Config
 
 from tracker.domain.execution import ExecutionThresholds, Figures, Forecast, Rates, forecast, rates
 from tracker.models import CATEGORIES, Budget, MonthEnd, Project, System, WorkPlan, project_systems
+from tracker.domain.errors import FieldError
 
 BY_LEVELS = ("project", "work_plan", "system", "category", "ministry")
 KINDS = ("capital", "current")
@@ -20,13 +21,8 @@ MINISTRY = "法務部"
 FORECAST_WINDOW_MONTHS = 3
 
 
-class ExecutionQueryError(ValueError):
+class ExecutionQueryError(FieldError):
     """A query parameter that names nothing; ``field`` is the parameter."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 def thresholds_from(config: Config | dict) -> ExecutionThresholds:

@@ -7,15 +7,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.models import CATEGORIES, Kpi, Milestone, Project, ProjectKpi, System, WorkPlan, project_systems
+from tracker.domain.errors import FieldError
 
 
-class FilterError(ValueError):
+class FilterError(FieldError):
     """A filter value that names nothing; ``field`` is the query parameter."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)

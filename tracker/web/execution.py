@@ -19,16 +19,13 @@ from tracker.services.accounts import actor_of, who_of
 from tracker.services.portfolio import list_systems
 from tracker.web.forms import AcknowledgeForm, UploadForm
 from tracker.web.security import require
+from tracker.domain.errors import FieldError
 
 bp = Blueprint("execution", __name__)
 
 
-class ParamError(ValueError):
+class ParamError(FieldError):
     """A bad query parameter, shown to the user by name."""
-
-    def __init__(self, field: str, message: str):
-        self.field, self.message = field, message
-        super().__init__(f"{field}: {message}")
 
 
 def read_execution_params(args, default_year: int) -> dict:
