@@ -7,7 +7,6 @@ from decimal import Decimal as D
 
 import jsonschema
 import pytest
-import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tracker import db

@@ -6,8 +6,7 @@ import re
 import sqlalchemy as sa
 import pytest
 
-from tracker.models import Project, WorkPlan
-from tracker import db
+from tracker.models import Project
 
 
 @pytest.fixture

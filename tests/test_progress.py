@@ -8,9 +8,9 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, csrf_token, project_id
+from conftest import csrf_token, project_id
 from tracker import db
-from tracker.models import Alert, AuditEntry, Milestone, PlannedCurve, ProgressReport, Project
+from tracker.models import Alert, AuditEntry, Milestone, PlannedCurve, ProgressReport
 from tracker.services import accounts, audit
 from tracker.services.slippage import scan_schedule
 
@@ -328,3 +328,10 @@ def test_portfolio_lights_roll_up(seeded, make_user, auth, client, session):
     html = client.get("/?as_of=2016-12-01").get_data(as_text=True)
     assert "light-red" in html  # 嘉義's 105 step is already late
     assert client.get("/?as_of=nonsense").status_code == 400
+
+
+def test_unknown_status_in_the_form_is_refused_in_words(pm, session):
+    boai = project_id(session, BOAI)
+    url = f"/projects/{boai}/progress?month=106-08"
+    response = pm.post(url, data=form_data(pm, url, **{"milestones-0-status": "finished"}))
+    assert response.status_code == 400 and "未知的狀態「finished」" in response.get_data(as_text=True)

@@ -240,7 +240,7 @@ def update_milestone(milestone_id: int):
         abort(403)
     except progress.ProgressRefused as exc:
         return _field_errors({field: message for (_, field), message in exc.errors.items()})
-    except progress.VersionConflict as exc:
+    except progress.VersionConflict:
         session.rollback()
         current = session.get(Milestone, milestone_id)
         return jsonify({"error": "此里程碑已由他人更新；請以最新內容與版本重新送出", "status": 409,

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
                      StringField, TextAreaField)
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from tracker.domain.progress import STATUS_LABELS
 from tracker.domain.roc import RocDateError, parse_date
@@ -57,12 +57,20 @@ class RocDateField(StringField):
         return f"{self.data.year - 1911}/{self.data.month}/{self.data.day}" if self.data else ""
 
 
+class StatusField(SelectField):
+    """A milestone status chosen from the list; anything else is refused in Chinese."""
+
+    def pre_validate(self, form) -> None:
+        if self.data not in STATUS_LABELS:
+            raise ValidationError(f"未知的狀態「{self.data}」，請從清單選擇")
+
+
 class MilestoneRowForm(Form):
     """One milestone's line on the monthly form."""
 
     milestone_id = HiddenField()
     version = HiddenField()
-    status = SelectField("狀態", choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()])
+    status = StatusField("狀態", choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()])
     percent_complete = DecimalField("完成%", places=2, validators=[InputRequired("請輸入完成百分比"),
                                                                   NumberRange(0, 100, "須介於 0 與 100 之間")])
     actual_start = RocDateField("實際開始")

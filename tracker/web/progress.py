@@ -117,7 +117,6 @@ def report(project_id: int):
             flash(f"已送出 {year_roc} 年 {month} 月進度（第 {saved.revision} 版）。", "success")
             return redirect(url_for("portfolio.project", project_id=project.id))
     else:
-        current_app.logger.warning("progress form refused: %s", form.errors)
         status = 400
     return render_template("progress_form.html", project=project, form=form, by_id=by_id, year_roc=year_roc,
                            month=month, conflict=conflict), status
