@@ -74,3 +74,14 @@ def test_cli_import(seeded, runner, session, tmp_path):
     assert result.exit_code == 1
     assert "第 2 列" in result.output and "超過可支用預算數" in result.output and "Traceback" not in result.output
     assert count(session, MonthEnd) == 0 and count(session, Budget) == 1
+
+
+def test_month_end_upload_rescans_so_the_alert_shows(seeded, make_user, auth, client, session):
+    make_user("officer", "budget_officer")
+    auth.login("officer")
+    upload(client, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "550,000", 0, 0]]))
+    response = upload(client, "m.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "300,000", "150,000", "20,000", "10,000"]]))
+    assert response.status_code == 302
+    assert "已重新檢核執行率警示：新增 2" in client.get("/ledger/import").get_data(as_text=True)
+    alerts = client.get("/alerts").get_data(as_text=True)
+    assert "分配預算執行率偏低" in alerts and "106年8月底" in alerts

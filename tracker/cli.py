@@ -13,7 +13,7 @@ from tracker import db, migrate
 from tracker.app import create_app
 from tracker.models import Project, User
 from tracker.services import accounts, audit, demo, ledger_import, seed
-from tracker.services.scans import run_scans
+from tracker.services.scans import rescan_after_import, run_scans
 
 
 def friendly_errors(func):
@@ -176,9 +176,12 @@ def ledger_import_command(file: str) -> None:
             done[0] = rows
 
         result = ledger_import.import_ledger(session, Path(file).name, data, audit.CLI, progress)
+        rescan = rescan_after_import(session, result, current_app.config, audit.CLI)
         session.commit()
     click.echo(f"{result.kind}: {result.rows} rows; {result.created} created, {result.replaced} replaced, "
                f"{result.unchanged} unchanged")
+    if rescan:
+        click.echo(f"execution alerts: {rescan.summary()}")
 
 
 @main.command("scan")

@@ -103,6 +103,8 @@ class ImportResult:
     replaced: int
     #: Existing rows with identical values.
     unchanged: int
+    #: The latest (ROC year, month) a month-end file carries, for the scan that follows it.
+    latest_month: tuple[int, int] | None = None
 
 
 @dataclass
@@ -542,7 +544,9 @@ def import_ledger(session: so.Session, filename: str, data: bytes, who: audit.Wh
         raise ImportRefused(checker.problems)
     assert all(row.is_valid(kind) for row in rows)  # every refused cell left a problem
     created, replaced, unchanged = _write(session, kind, rows, who, progress)
-    result = ImportResult(kind=kind, rows=len(rows), created=created, replaced=replaced, unchanged=unchanged)
+    latest = max(((row.year, row.month) for row in rows), default=None) if kind == "month_end" else None
+    result = ImportResult(kind=kind, rows=len(rows), created=created, replaced=replaced, unchanged=unchanged,
+                          latest_month=latest)
     audit.record(session, who, "ledger.import", "ledger", (filename or "")[:_ENTITY_ID_LENGTH], {
         "kind": result.kind, "rows": result.rows, "created": result.created,
         "replaced": result.replaced, "unchanged": result.unchanged,

@@ -5,6 +5,7 @@ from datetime import date
 
 import sqlalchemy.orm as so
 
+from tracker.domain.roc import month_end
 from tracker.services import audit
 from tracker.services.alerts import ScanResult, scan_execution
 from tracker.services.execution import thresholds_from
@@ -26,3 +27,11 @@ SCAN_NAMES = ("schedule", "execution")
 def run_scans(session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan")) -> dict[str, ScanResult]:
     """Run every scan as of a date (the caller commits)."""
     return {name: run_scan(name, session, as_of, config, who) for name in SCAN_NAMES}
+
+
+def rescan_after_import(session: so.Session, result, config, who: audit.Who) -> ScanResult | None:
+    """After month-end figures arrive, judge them at once (as of that month's end) so alerts are current."""
+    if getattr(result, "latest_month", None) is None:
+        return None
+    year_roc, month = result.latest_month
+    return scan_execution(session, month_end(year_roc + 1911, month), thresholds_from(config), who)

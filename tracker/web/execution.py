@@ -17,6 +17,7 @@ from tracker.services import alerts as alert_service
 from tracker.services import execution, ledger_import
 from tracker.services.accounts import actor_of, who_of
 from tracker.services.portfolio import list_systems
+from tracker.services.scans import rescan_after_import
 from tracker.web.forms import AcknowledgeForm, UploadForm
 from tracker.web.security import require
 from tracker.domain.errors import FieldError
@@ -165,13 +166,15 @@ def upload():
             session.rollback()
             problems, status = exc.problems, 400
         else:
+            rescan = rescan_after_import(session, result, current_app.config, who_of(g.user, request.remote_addr))
             try:
                 session.commit()
             except IntegrityError:  # the same new rows were imported by someone else a moment ago
                 session.rollback()
                 flash("另一次匯入剛寫入相同的資料列，本次未寫入任何資料，請重新上傳。", "warning")
                 return render_template("upload.html", form=form, problems=None), 409
-            flash(f"已匯入 {result.rows} 列：新增 {result.created}、更新 {result.replaced}、未變動 {result.unchanged}。",
+            flash(f"已匯入 {result.rows} 列：新增 {result.created}、更新 {result.replaced}、未變動 {result.unchanged}。"
+                  + (f"已重新檢核執行率警示：新增 {rescan.opened}、更新 {rescan.updated}、解除 {rescan.resolved}。" if rescan else ""),
                   "success")
             return redirect(url_for("execution.upload"))
     elif request.method == "POST":
