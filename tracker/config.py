@@ -44,6 +44,8 @@ DEFAULTS: dict = {
     # --- back-loaded plans (國發會 early warning): this share of the planned progress in the last part of the plan ---
     "BACK_LOADED_TAIL": Decimal("0.25"),
     "BACK_LOADED_SHARE": Decimal("0.5"),
+    #: A KPI missed by no more than this share of its target shows yellow rather than red.
+    "KPI_NEAR_MISS_PCT": Decimal("5"),
     # --- e-mail (daily digest, reminders); off by default ---
     "MAIL_ENABLED": False,
     "MAIL_HOST": "localhost",
@@ -89,7 +91,7 @@ def from_environment(environ: dict | None = None) -> dict:
         if environ.get("TRACKER_" + key):
             config[key] = int(environ["TRACKER_" + key])
     for key in ("EXECUTION_TARGET_PCT", "LOW_EXECUTION_RATE_PCT", "LOW_EXECUTION_UNEXECUTED_THOUSANDS",
-                "LAG_POINTS_VERY_LARGE", "LAG_POINTS", "BACK_LOADED_TAIL", "BACK_LOADED_SHARE"):
+                "LAG_POINTS_VERY_LARGE", "LAG_POINTS", "BACK_LOADED_TAIL", "BACK_LOADED_SHARE", "KPI_NEAR_MISS_PCT"):
         if environ.get("TRACKER_" + key):
             config[key] = Decimal(environ["TRACKER_" + key])
     return config

@@ -488,3 +488,17 @@ class JobRun(Base):
     #: What else the run did (messages sent, the as-of date).
     details: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+class KpiActual(Base):
+    """A KPI's actual value for one ROC year, entered by a budget officer or an admin."""
+
+    __tablename__ = "kpi_actuals"
+
+    kpi_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True)
+    year_roc: so.Mapped[int] = so.mapped_column(primary_key=True)
+    value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 4))
+    entered_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    entered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    entered_by: so.Mapped[User | None] = so.relationship()

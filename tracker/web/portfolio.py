@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from tracker import db
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
+from tracker.domain.access import Action, may
+from tracker.domain.errors import FieldError
 from tracker.services import audit, execution, portfolio, progress, slippage
+from tracker.services import kpis as kpis_service
+from tracker.services.accounts import actor_of, who_of
 from tracker.web.security import may_edit
 
 bp = Blueprint("portfolio", __name__)
@@ -70,7 +74,37 @@ def project(project_id: int):
                            project_light=project_light[root], reports=reports)
 
 
+def _kpi_year() -> int:
+    text = request.args.get("year", str(current_app.config["PLAN_YEAR_ROC"]))
+    if not text.isdigit() or not 1 <= int(text) <= 300:
+        abort(400, description="年度須為民國年，例如 106")
+    return int(text)
+
+
 @bp.route("/kpis")
 def kpis():
-    """The sixteen KPIs with target, direction and the programmes that serve each."""
-    return render_template("kpis.html", kpis=portfolio.list_kpis(db.get_session()))
+    """The KPI board: target, the year's actual, a direction-aware light and the programmes of each KPI."""
+    year = _kpi_year()
+    rows = kpis_service.kpi_board(db.get_session(), year, current_app.config["KPI_NEAR_MISS_PCT"])
+    return render_template("kpis.html", rows=rows, year=year,
+                           may_enter=may(actor_of(g.user), Action.ENTER_KPI_ACTUAL))
+
+
+@bp.route("/kpis/<code>/actual", methods=["POST"])
+def kpi_actual(code: str):
+    """Enter or correct a KPI's actual value for the year."""
+    year = _kpi_year()
+    session = db.get_session()
+    try:
+        kpis_service.enter_actual(session, code, year, request.form.get("value", ""), g.user,
+                                  who_of(g.user, request.remote_addr))
+    except PermissionError:
+        abort(403)
+    except FieldError as exc:
+        if exc.field == "kpi":
+            abort(404)
+        flash(f"{code}：{exc.message}", "warning")
+        return redirect(url_for("portfolio.kpis", year=year))
+    session.commit()
+    flash(f"已更新指標 {code} 的 {year} 年實際值。", "success")
+    return redirect(url_for("portfolio.kpis", year=year) + f"#kpi-{code}")
