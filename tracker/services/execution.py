@@ -79,19 +79,23 @@ def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool)
         MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic)))
 
 
-def _latest_rows(year_roc: int, kind: str, synthetic: bool, month: int, name: str):
-    """Each project's month-end row as of a month (its latest row at or before it)."""
-    latest = (
-        sa.select(MonthEnd.project_id, sa.func.max(MonthEnd.month).label("month"))
-        .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic),
-               MonthEnd.month <= month)
-        .group_by(MonthEnd.project_id)
-        .subquery(f"{name}_latest")
-    )
+def _latest_row(year_roc: int, kind: str, synthetic: bool, month: int, name: str):
+    """A project's month-end row as of a month (its latest at or before it): the alias and its join condition.
+
+    The latest month is a correlated MAX that the unique (project, year, kind, month) index answers
+    for each project, so the cost grows with the projects shown, not with the rows stored.
+    """
     row = so.aliased(MonthEnd, name=name)
-    join = sa.and_(row.project_id == latest.c.project_id, row.month == latest.c.month, row.year_roc == year_roc,
-                   row.kind == kind, row.is_synthetic.is_(synthetic))
-    return latest, row, join
+    other = so.aliased(MonthEnd, name=f"{name}_other")
+    latest_month = (
+        sa.select(sa.func.max(other.month))
+        .where(other.project_id == Project.id, other.year_roc == year_roc, other.kind == kind,
+               other.is_synthetic.is_(synthetic), other.month <= month)
+        .scalar_subquery()
+    )
+    join = sa.and_(row.project_id == Project.id, row.year_roc == year_roc, row.kind == kind,
+                   row.is_synthetic.is_(synthetic), row.month == latest_month)
+    return row, join
 
 
 def _group(by: str):
@@ -131,8 +135,8 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         sa.select(MonthEnd.project_id).where(*month_filter, MonthEnd.month <= (month or 0)),
     ).subquery("involved")
     budget = so.aliased(Budget, name="budget")
-    now_latest, now, now_join = _latest_rows(year_roc, kind, synthetic, month or 0, "now")
-    then_latest, then, then_join = _latest_rows(year_roc, kind, synthetic, earlier_month, "then")
+    now, now_join = _latest_row(year_roc, kind, synthetic, month or 0, "now")
+    then, then_join = _latest_row(year_roc, kind, synthetic, earlier_month, "then")
 
     key_id, key_label, key_order = _group(by)
     zero = sa.literal(0)
@@ -151,9 +155,7 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         .join(Project, Project.id == involved.c.project_id)
         .outerjoin(budget, sa.and_(budget.project_id == Project.id, budget.year_roc == year_roc,
                                    budget.kind == kind, budget.is_synthetic.is_(synthetic)))
-        .outerjoin(now_latest, now_latest.c.project_id == Project.id)
         .outerjoin(now, now_join)
-        .outerjoin(then_latest, then_latest.c.project_id == Project.id)
         .outerjoin(then, then_join)
     )
     if by == "work_plan":

@@ -1,0 +1,150 @@
+"""The benchmark: median timings of the pages, API, charts and scans on a synthetic portfolio.
+
+    python bench/run.py [--scale 1] [--db URL] [--runs 5]
+
+Without --db it builds (once, and keeps) a SQLite file under bench/.data/ for the scale. It prints
+one JSON object; times are medians in milliseconds, measured in this process with Flask's test
+client (no network), beside two floors measured in the same run: a hand-written SQL aggregate of
+the same execution figures, and a bare Flask route returning a constant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import FIRST_YEAR_ROC, generate  # noqa: E402
+
+from tracker import create_app, db  # noqa: E402
+from tracker.models import Project, User  # noqa: E402
+from tracker.services import accounts, audit  # noqa: E402
+from tracker.services.scans import run_scans  # noqa: E402
+
+YEAR_ROC = FIRST_YEAR_ROC + 4  # 110: the middle of the synthetic decade
+AS_OF = date(YEAR_ROC + 1911, 8, 31)
+
+SQL_FLOOR = """
+SELECT s.name, SUM(b.original + b.supplementary + b.carried_over), SUM(m.allocated),
+       SUM(m.paid + m.payables + m.savings)
+FROM month_end_figures m
+JOIN budgets b ON b.project_id = m.project_id AND b.year_roc = m.year_roc AND b.kind = m.kind
+               AND b.is_synthetic = m.is_synthetic
+JOIN project_systems ps ON ps.project_id = m.project_id
+JOIN systems s ON s.id = ps.system_id
+WHERE m.year_roc = :year AND m.month = :month AND m.kind = 'capital' AND m.is_synthetic = :synthetic
+GROUP BY s.name
+"""
+
+
+def median_ms(func, runs: int) -> float:
+    """Median wall time of func() over runs (after one warm-up call), in milliseconds."""
+    func()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        func()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 2)
+
+
+def ok(response) -> None:
+    """Fail loudly rather than time an error page."""
+    if response.status_code != 200:
+        raise SystemExit(f"benchmark request failed: {response.status_code} {response.request.path}")
+
+
+def run(scale: float, url: str | None, runs: int) -> dict:
+    """Measure everything; return the result object."""
+    if url is None:
+        data = ROOT / "bench" / ".data"
+        data.mkdir(exist_ok=True)
+        path = data / f"bench-{scale:g}.db"
+        url = db.sqlite_url(path)
+        if not path.exists():
+            generate(url, scale, echo=lambda *_: None)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "DATA_DIR": str(ROOT / "bench" / ".data"),
+                      "RUN_SCHEDULER_IN_SERVER": False})
+    engine = db.get_engine(app)
+    with db.new_session(app) as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(Project)) < 100:
+            generate(url, scale, echo=lambda *_: None)
+        admin = session.scalars(sa.select(User).where(User.role == "admin").limit(1)).one()
+        token = accounts.issue_token(session, admin.name, audit.Who("bench"))
+        project_id = session.scalar(sa.select(sa.func.max(Project.id)))
+        session.commit()
+        admin_name = admin.name
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    client.get("/login")
+    with app.test_request_context():
+        pass
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"name": admin_name, "password": "bench-password-1", "csrf_token": csrf})
+    if response.status_code != 302:
+        raise SystemExit("benchmark login failed")
+
+    def scan():
+        with db.new_session(app) as session:
+            run_scans(session, AS_OF, app.config, audit.Who("bench"))
+            session.commit()
+
+    result = {"scale": scale, "database": engine.dialect.name}
+    started = time.perf_counter()
+    scan()  # the first, full scan: every alert opened
+    result["scan_first_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    result["scan_ms"] = median_ms(scan, max(3, runs // 2))
+    result["portfolio_page_ms"] = median_ms(lambda: ok(client.get(f"/?as_of={AS_OF.isoformat()}")), runs)
+    result["project_page_ms"] = median_ms(lambda: ok(client.get(f"/projects/{project_id}?as_of={AS_OF.isoformat()}")), runs)
+    result["execution_api_ms"] = median_ms(
+        lambda: ok(client.get(f"/api/v1/execution?year={YEAR_ROC}&as_of={YEAR_ROC}-08&by=system", headers=headers)), runs)
+
+    def sql_floor():
+        with engine.connect() as connection:
+            connection.execute(sa.text(SQL_FLOOR), {"year": YEAR_ROC, "month": 8, "synthetic": False}).all()
+
+    result["execution_sql_floor_ms"] = median_ms(sql_floor, runs)
+    result["alerts_page_ms"] = median_ms(lambda: ok(client.get("/alerts")), runs)
+    for fmt in ("svg", "png"):
+        key = f"gantt_{fmt}_ms"
+        if "/gantt.svg" in {r.rule for r in app.url_map.iter_rules()}:
+            result[key] = median_ms(lambda: ok(client.get(f"/gantt.{fmt}?rows=200&as_of={AS_OF.isoformat()}")), runs)
+        else:
+            result[key] = None
+
+    from flask import Flask
+
+    bare = Flask("floor")
+    bare.add_url_rule("/", "constant", lambda: "ok")
+    bare_client = bare.test_client()
+    result["flask_floor_ms"] = median_ms(lambda: bare_client.get("/"), runs)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    engine.dispose()
+    return result
+
+
+def main() -> None:
+    """Command line: print the JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--db", default=None, help="a database URL (default: a SQLite file under bench/.data/)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(run(args.scale, args.db, max(5, args.runs)), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

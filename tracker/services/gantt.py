@@ -1,0 +1,148 @@
+"""The Gantt chart's rows: projects grouped by system and work plan, with spans and lights, in four queries at most."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from tracker.charts.data import GanttData, GanttRow, MilestoneMark
+from tracker.domain.phase import Phase
+from tracker.domain.roc import format_roc_date, from_roc_year
+from tracker.domain.slippage import Light, SlipThresholds, Verdict, judge_milestone, worst
+from tracker.models import Milestone, Project, System, WorkPlan, project_systems
+from tracker.services.portfolio import FilterError, PortfolioFilter, project_conditions
+from tracker.services.slippage import _facts, _milestone_rows
+
+__all__ = ["FilterError", "GanttFilter", "gantt_data", "project_label"]
+
+_TRUE = ("1", "true", "on", "yes", "y")
+
+
+@dataclass(frozen=True)
+class GanttFilter:
+    """What the Gantt chart is narrowed to."""
+
+    system: str | None = None  #: system code or name (檢察 or prosecution)
+    category: str | None = None  #: 計畫類別
+    year: int | None = None  #: ROC year the project runs in
+    late_only: bool = False  #: only red lights (落後)
+
+    @classmethod
+    def from_args(cls, args) -> GanttFilter:
+        """Read system, category, year and late from query parameters; a bad value is a FilterError."""
+        base = PortfolioFilter.from_args(args)
+        late = (args.get("late") or "").strip().lower() in _TRUE
+        return cls(system=base.system, category=base.category, year=base.year, late_only=late)
+
+    def describe(self) -> str:
+        """The filters in words, for the chart's subtitle (「全部計畫」 when none)."""
+        parts = []
+        if self.system:
+            parts.append(f"系統：{self.system}")
+        if self.category:
+            parts.append(f"類別：{self.category}")
+        if self.year is not None:
+            parts.append(f"{self.year} 年度執行中")
+        if self.late_only:
+            parts.append("僅列落後（紅燈）")
+        return "；".join(parts) or "全部計畫"
+
+
+def project_label(project: Project) -> str:
+    """A project's row label: 「計畫1 」 for a sub-plan, its name, and its phase fraction 「(1/3)」 if it has one."""
+    phase = Phase(project.phase_index, project.phase_total).fraction if (
+        project.phase_index is not None and project.phase_total is not None) else ""
+    prefix = f"{project.sub_code} " if project.sub_code else ""
+    return f"{prefix}{project.name}{phase}"
+
+
+def _year_span(project: Project) -> tuple[date, date]:
+    """1 January of the first ROC year to 31 December of the last."""
+    return date(from_roc_year(project.first_year_roc), 1, 1), date(from_roc_year(project.last_year_roc), 12, 31)
+
+
+def _row(kind: str, project: Project, system_code: str, judged: list[tuple[Milestone, Verdict]],
+         own: list[tuple[Milestone, Verdict]], as_of: date) -> GanttRow:
+    """A project or sub-plan row from its milestones (``judged``: its own and, for a programme, its sub-plans')."""
+    light = worst(v.light for _, v in judged)
+    marks = tuple(MilestoneMark(m.planned_finish_on, v.light, m.name) for m, v in own)
+    if judged:
+        baseline = (min(m.baseline_start_on for m, _ in judged), max(m.baseline_finish_on for m, _ in judged))
+    else:
+        baseline = _year_span(project)
+    live = [(m, v) for m, v in judged if m.status != "cancelled"]
+    if not live:  # nothing dated to follow: the baseline alone is drawn
+        return GanttRow(kind, project_label(project), light, project.id, system_code, *baseline, milestones=marks)
+    is_started = any(m.actual_start_on is not None or m.status in ("in_progress", "done") for m, _ in live)
+    start = min(m.actual_start_on or m.planned_start_on for m, _ in live)
+    finishes = []
+    for m, verdict in live:
+        if m.status == "done":
+            finishes.append(m.actual_finish_on or m.planned_finish_on)
+        else:  # still open: the slip rules' forecast, else the plan, and never before the as-of date
+            finishes.append(max(verdict.forecast_finish or m.planned_finish_on, as_of))
+    return GanttRow(kind, project_label(project), light, project.id, system_code, *baseline,
+                    current_start_on=start, current_finish_on=max(finishes), is_started=is_started,
+                    is_finished=all(m.status == "done" for m, _ in live), milestones=marks)
+
+
+def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(),
+               thresholds: SlipThresholds = SlipThresholds()) -> GanttData:
+    """Rows grouped system → work plan → project → sub-plan, judged on a date; a joint project is under each system."""
+    conditions = project_conditions(session, PortfolioFilter(system=flt.system, category=flt.category, year=flt.year))
+    query = (
+        sa.select(Project, System, WorkPlan)
+        .join(WorkPlan, Project.work_plan_id == WorkPlan.id)
+        .join(project_systems, project_systems.c.project_id == Project.id)
+        .join(System, System.id == project_systems.c.system_id)
+        .where(Project.parent_id.is_(None), *conditions)
+        .order_by(System.sort_order, WorkPlan.sort_order, Project.seq, Project.id)
+    )
+    if flt.system:  # a joint project is listed only under the system asked for
+        query = query.where(sa.or_(System.code == flt.system, System.name == flt.system))
+    listed = session.execute(query).all()
+    programme_ids = list(dict.fromkeys(project.id for project, _, _ in listed))
+    sub_plans: dict[int, list[Project]] = defaultdict(list)
+    judged: dict[int, list[tuple[Milestone, Verdict]]] = defaultdict(list)  #: by project or sub-plan
+    by_programme: dict[int, list[tuple[Milestone, Verdict]]] = defaultdict(list)  #: with its sub-plans'
+    if programme_ids:
+        for sub in session.scalars(sa.select(Project).where(Project.parent_id.in_(programme_ids))
+                                   .order_by(Project.parent_id, Project.seq, Project.id)):
+            if flt.year is None or sub.first_year_roc <= flt.year <= sub.last_year_roc:
+                sub_plans[sub.parent_id].append(sub)
+        for m, programme_id, is_very_large in _milestone_rows(session, programme_ids):
+            item = (m, judge_milestone(_facts(m), as_of, is_very_large, thresholds))
+            judged[m.project_id].append(item)
+            by_programme[programme_id].append(item)
+    for items in judged.values():
+        items.sort(key=lambda item: item[0].seq)
+
+    # system -> work plan -> [programme row, its sub-plan rows...]
+    sections: dict[int, tuple[System, dict[int, tuple[WorkPlan, list[list[GanttRow]]]]]] = {}
+    for project, system, work_plan in listed:
+        own = judged.get(project.id, [])
+        # a programme is judged on its sub-plans too, listed or not (as services.slippage.project_lights does)
+        programme_row = _row("project", project, system.code, by_programme.get(project.id, []), own, as_of)
+        sub_rows = [_row("sub_plan", sub, system.code, judged.get(sub.id, []), judged.get(sub.id, []), as_of)
+                    for sub in sub_plans.get(project.id, [])]
+        if flt.late_only:
+            if programme_row.light != Light.RED:
+                continue
+            sub_rows = [r for r in sub_rows if r.light == Light.RED]
+        plans = sections.setdefault(system.id, (system, {}))[1]
+        plans.setdefault(work_plan.id, (work_plan, []))[1].append([programme_row, *sub_rows])
+
+    rows: list[GanttRow] = []
+    for system, plans in sections.values():
+        system_rows: list[GanttRow] = []
+        for work_plan, blocks in plans.values():
+            header = GanttRow("work_plan", work_plan.name, worst(b[0].light for b in blocks), None, system.code)
+            system_rows += [header, *(row for block in blocks for row in block)]
+        rows.append(GanttRow("system", system.name, worst(r.light for r in system_rows if r.kind == "project"),
+                             None, system.code))
+        rows += system_rows
+    return GanttData(as_of=as_of, rows=tuple(rows), title=f"法務部重要計畫期程（截至 {format_roc_date(as_of)}）",
+                     subtitle=flt.describe())
