@@ -269,6 +269,29 @@ def jobs_run(job_id: str, as_of) -> None:
         raise click.ClickException(run.error.splitlines()[0] if run.error else "failed")
 
 
+@main.command("report")
+@click.option("--month", "month_text", required=True, help="The month, ROC: 106-09.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Where to write the PDF (default: report-106-09.pdf).")
+@with_appcontext
+@friendly_errors
+def report_command(month_text: str, output: str | None) -> None:
+    """Write the monthly report PDF: Gantt, execution table and charts, open alerts, KPI board."""
+    from tracker.domain.roc import RocDateError, parse_roc_month
+    from tracker.services.report import monthly_report
+
+    try:
+        month = parse_roc_month(month_text)
+    except RocDateError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    with db.new_session() as session:
+        pdf = monthly_report(session, month, current_app.config)
+    path = output or f"report-{month}.pdf"
+    with open(path, "wb") as handle:
+        handle.write(pdf)
+    click.echo(f"monthly report {month} written to {path} ({len(pdf) // 1024} KiB)")
+
+
 def prepare_database(echo=click.echo) -> None:
     """Migrate; on an empty database load the seed; make an admin when none exists."""
     engine = db.get_engine()

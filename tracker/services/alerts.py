@@ -164,9 +164,8 @@ def scan_execution(session: so.Session, as_of: date, thresholds: ExecutionThresh
 
 
 def _visible(query, user: User | None):
-    """Project managers see their own system's alerts; everyone else sees all."""
-    actor = actor_of(user)
-    if sees_all_projects(actor):
+    """Project managers see their own system's alerts; everyone else, and reports made by the system, see all."""
+    if user is None or sees_all_projects(actor_of(user)):
         return query
     system_id = user.system_id if user is not None else None
     return query.where(Alert.project_id.in_(
