@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import sys
@@ -76,6 +77,8 @@ def run(scale: float, url: str | None, runs: int) -> dict:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "DATA_DIR": str(ROOT / "bench" / ".data"),
                       "RUN_SCHEDULER_IN_SERVER": False})
     engine = db.get_engine(app)
+    if not sa.inspect(engine).has_table("projects"):
+        generate(url, scale, echo=lambda *_: None)
     with db.new_session(app) as session:
         if session.scalar(sa.select(sa.func.count()).select_from(Project)) < 100:
             generate(url, scale, echo=lambda *_: None)
@@ -86,12 +89,7 @@ def run(scale: float, url: str | None, runs: int) -> dict:
         admin_name = admin.name
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
-    client.get("/login")
-    with app.test_request_context():
-        pass
     page = client.get("/login").get_data(as_text=True)
-    import re
-
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"name": admin_name, "password": "bench-password-1", "csrf_token": csrf})
     if response.status_code != 302:

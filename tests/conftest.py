@@ -163,3 +163,7 @@ def add_month(session, name, month, allocated, paid, payables=0, savings=0, kind
     session.add(MonthEnd(project_id=project_id(session, name), year_roc=106, month=month, kind=kind,
                          allocated=Decimal(allocated), paid=Decimal(paid), payables=Decimal(payables),
                          savings=Decimal(savings), is_synthetic=synthetic))
+
+
+BUDGET_CSV_HEADER = "計畫名稱,年度,經資門,原預算數,追加預算數,以前年度保留數"
+MONTH_CSV_HEADER = "計畫名稱,年度,月份,經資門,累計分配數,累計實支數,應付未付數,累計賸餘數"

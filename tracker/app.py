@@ -51,9 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import admin, api, auth, errors, execution, filters, portfolio, progress, security
+    from tracker.web import admin, api, auth, charts, errors, execution, filters, i18n, portfolio, progress, security
 
     filters.init_app(app)
+    i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
@@ -61,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(execution.bp)
     app.register_blueprint(progress.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(charts.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     return app

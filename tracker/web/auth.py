@@ -3,22 +3,25 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from tracker import db
 from tracker.services import accounts
 from tracker.web.forms import LoginForm, PasswordForm
-from tracker.web.security import start_session
+from tracker.web.security import clear_session, start_session
 
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site, never another host."""
     if not target:
         return url_for("portfolio.index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" as "//host" and drop tabs and newlines, so neither may reach a Location header.
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return url_for("portfolio.index")
     return target
 
@@ -44,9 +47,9 @@ def login():
             session_.commit()
             start_session(user)
             if user.must_change_password:
-                flash("這是一次性密碼，請先設定新密碼。", "warning")
+                flash(_("這是一次性密碼，請先設定新密碼。"), "warning")
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form), status
@@ -55,8 +58,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     """End the session."""
-    session.clear()
-    flash("已登出。", "info")
+    clear_session()
+    flash(_("已登出。"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -76,7 +79,7 @@ def change_password():
         else:
             session_.commit()
             start_session(g.user)
-            flash("密碼已更新。", "success")
+            flash(_("密碼已更新。"), "success")
             return redirect(url_for("portfolio.index"))
     elif request.method == "POST":
         status = 400

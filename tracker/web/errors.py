@@ -4,21 +4,22 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "請求內容有誤。",
-    401: "請先登入。",
-    403: "您沒有執行此操作的權限。",
-    404: "找不到這個頁面或資料。",
-    405: "不支援這種請求方式。",
-    409: "資料已被他人更新，請重新載入後再試。",
-    413: "上傳的檔案太大。",
-    429: "請求過於頻繁，請稍後再試。",
-    500: "系統發生錯誤，已記錄，請稍後再試。",
+    400: _l("請求內容有誤。"),
+    401: _l("請先登入。"),
+    403: _l("您沒有執行此操作的權限。"),
+    404: _l("找不到這個頁面或資料。"),
+    405: _l("不支援這種請求方式。"),
+    409: _l("資料已被他人更新，請重新載入後再試。"),
+    413: _l("上傳的檔案太大。"),
+    429: _l("請求過於頻繁，請稍後再試。"),
+    500: _l("系統發生錯誤，已記錄，請稍後再試。"),
 }
 
 
@@ -26,7 +27,8 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _respond(code: int, message: str):
+def _respond(code: int, message) -> tuple:
+    message = str(message)  # a lazy string, translated now in the request's language
     if _wants_json():
         return jsonify({"error": message, "status": code}), code
     return render_template("error.html", code=code, message=message), code
@@ -37,12 +39,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
-        return _respond(400, "表單缺少或帶有過期的安全憑證（CSRF），請重新整理頁面後再送出。")
+        return _respond(400, _l("表單缺少或帶有過期的安全憑證（CSRF），請重新整理頁面後再送出。"))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         code = error.code or 500
         message = MESSAGES.get(code, error.description or "")
+        # Werkzeug's own English descriptions start so; ours (and their English translations) never do.
         if code in (400, 404) and error.description and not error.description.startswith(("The ", "Bad ")):
             message = error.description
         return _respond(code, message)

@@ -6,6 +6,8 @@ import io
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +37,7 @@ def read_execution_params(args, default_year: int) -> dict:
     if args.get("year"):
         text = args["year"].strip()
         if not text.isdigit() or not 1 <= int(text) <= 300:
-            raise ParamError("year", "年度須為民國年，例如 106")
+            raise ParamError("year", _("年度須為民國年，例如 106"))
         year = int(text)
     month = None
     if args.get("as_of"):
@@ -44,7 +46,7 @@ def read_execution_params(args, default_year: int) -> dict:
         except RocDateError as exc:
             raise ParamError("as_of", str(exc)) from None
         if year is not None and as_of.roc_year != year:
-            raise ParamError("as_of", f"月份 {as_of} 不在 {year} 年度內")
+            raise ParamError("as_of", _("月份 %(month)s 不在 %(year)s 年度內", month=as_of, year=year))
         year, month = as_of.roc_year, as_of.month
     by = args.get("by") or "project"
     kind = args.get("kind") or "capital"
@@ -134,7 +136,7 @@ def acknowledge(alert_id: int):
     session = db.get_session()
     form = AcknowledgeForm()
     if not form.validate_on_submit():
-        flash("；".join(e for errors in form.errors.values() for e in errors), "warning")
+        flash(_("；").join(str(e) for errors in form.errors.values() for e in errors), "warning")
         return redirect(url_for("execution.alerts"))
     try:
         alert_service.acknowledge(session, alert_id, g.user, form.comment.data, who_of(g.user, request.remote_addr))
@@ -146,7 +148,7 @@ def acknowledge(alert_id: int):
         flash(exc.message, "warning")
         return redirect(url_for("execution.alerts"))
     session.commit()
-    flash("已確認警示並記錄處理說明。", "success")
+    flash(_("已確認警示並記錄處理說明。"), "success")
     return redirect(url_for("execution.alerts"))
 
 
@@ -171,11 +173,16 @@ def upload():
                 session.commit()
             except IntegrityError:  # the same new rows were imported by someone else a moment ago
                 session.rollback()
-                flash("另一次匯入剛寫入相同的資料列，本次未寫入任何資料，請重新上傳。", "warning")
+                flash(_("另一次匯入剛寫入相同的資料列，本次未寫入任何資料，請重新上傳。"), "warning")
                 return render_template("upload.html", form=form, problems=None), 409
-            flash(f"已匯入 {result.rows} 列：新增 {result.created}、更新 {result.replaced}、未變動 {result.unchanged}。"
-                  + (f"已重新檢核執行率警示：新增 {rescan.opened}、更新 {rescan.updated}、解除 {rescan.resolved}。" if rescan else ""),
-                  "success")
+            message = ngettext("已匯入 %(num)s 列：新增 %(created)s、更新 %(replaced)s、未變動 %(unchanged)s。",
+                               "已匯入 %(num)s 列：新增 %(created)s、更新 %(replaced)s、未變動 %(unchanged)s。",
+                               result.rows, created=result.created, replaced=result.replaced,
+                               unchanged=result.unchanged)
+            if rescan:
+                message += _("已重新檢核執行率警示：新增 %(opened)s、更新 %(updated)s、解除 %(resolved)s。",
+                             opened=rescan.opened, updated=rescan.updated, resolved=rescan.resolved)
+            flash(message, "success")
             return redirect(url_for("execution.upload"))
     elif request.method == "POST":
         status = 400

@@ -6,6 +6,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import Flask, g, request
+from flask_babel import lazy_gettext as _l
 
 from tracker.domain import roc
 from tracker.domain.execution import round_rate
@@ -14,24 +15,24 @@ from tracker.domain.access import ROLE_LABELS, Role
 from tracker.domain.phase import phase_label
 
 STATUS_LABELS = {
-    "not_started": "未開始",
-    "in_progress": "進行中",
-    "done": "已完成",
-    "on_hold": "暫停",
-    "cancelled": "已取消",
+    "not_started": _l("未開始"),
+    "in_progress": _l("進行中"),
+    "done": _l("已完成"),
+    "on_hold": _l("暫停"),
+    "cancelled": _l("已取消"),
 }
-DIRECTION_LABELS = {"at_least": "以上（≥）", "at_most": "以下（≤）"}
+DIRECTION_LABELS = {"at_least": _l("以上（≥）"), "at_most": _l("以下（≤）")}
 
 FACT_LABELS = {
-    "added_capacity_persons": ("增加收容人數", "人"),
-    "site_area_m2": ("基地面積", "平方公尺"),
-    "total_floor_area_m2": ("總樓地板面積", "平方公尺"),
-    "floors_above_ground": ("地上樓層", "層"),
-    "floors_below_ground": ("地下樓層", "層"),
-    "building_coverage_pct": ("建蔽率", "%"),
-    "floor_area_ratio_pct": ("容積率", "%"),
-    "facility_count": ("矯正機關數", "所"),
-    "target_institution_count": ("建置機關數", "所"),
+    "added_capacity_persons": (_l("增加收容人數"), _l("人")),
+    "site_area_m2": (_l("基地面積"), _l("平方公尺")),
+    "total_floor_area_m2": (_l("總樓地板面積"), _l("平方公尺")),
+    "floors_above_ground": (_l("地上樓層"), _l("層")),
+    "floors_below_ground": (_l("地下樓層"), _l("層")),
+    "building_coverage_pct": (_l("建蔽率"), "%"),
+    "floor_area_ratio_pct": (_l("容積率"), "%"),
+    "facility_count": (_l("矯正機關數"), _l("所")),
+    "target_institution_count": (_l("建置機關數"), _l("所")),
 }
 
 

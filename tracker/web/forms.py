@@ -1,6 +1,8 @@
-"""Forms of the account pages (WTForms with CSRF)."""
+"""Forms of the tracker's pages (WTForms with CSRF); labels and messages are lazy, translated when shown."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
@@ -9,34 +11,35 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from tracker.domain.progress import STATUS_LABELS
 from tracker.domain.roc import RocDateError, parse_date
+from tracker.web.filters import STATUS_LABELS as STATUS_NAMES
 
 
 class LoginForm(FlaskForm):
     """Name and password."""
 
-    name = StringField("帳號", validators=[DataRequired("請輸入帳號"), Length(max=64)])
-    password = PasswordField("密碼", validators=[DataRequired("請輸入密碼"), Length(max=256)])
+    name = StringField(_l("帳號"), validators=[DataRequired(_l("請輸入帳號")), Length(max=64)])
+    password = PasswordField(_l("密碼"), validators=[DataRequired(_l("請輸入密碼")), Length(max=256)])
 
 
 class PasswordForm(FlaskForm):
     """The current password and a new one, twice."""
 
-    current_password = PasswordField("目前密碼", validators=[DataRequired("請輸入目前密碼")])
-    new_password = PasswordField("新密碼", validators=[DataRequired("請輸入新密碼"), Length(max=256)])
-    confirm = PasswordField("再次輸入新密碼", validators=[EqualTo("new_password", "兩次輸入的新密碼不一致")])
+    current_password = PasswordField(_l("目前密碼"), validators=[DataRequired(_l("請輸入目前密碼"))])
+    new_password = PasswordField(_l("新密碼"), validators=[DataRequired(_l("請輸入新密碼")), Length(max=256)])
+    confirm = PasswordField(_l("再次輸入新密碼"), validators=[EqualTo("new_password", _l("兩次輸入的新密碼不一致"))])
 
 
 class UploadForm(FlaskForm):
     """A budgets or month-end file."""
 
-    file = FileField("檔案（CSV 或 XLSX）", validators=[FileRequired("請選擇檔案"),
-                                                     FileAllowed(["csv", "xlsx"], "只接受 CSV 或 XLSX 檔")])
+    file = FileField(_l("檔案（CSV 或 XLSX）"), validators=[FileRequired(_l("請選擇檔案")),
+                                                        FileAllowed(["csv", "xlsx"], _l("只接受 CSV 或 XLSX 檔"))])
 
 
 class AcknowledgeForm(FlaskForm):
     """Acknowledge an alert with what is being done about it."""
 
-    comment = TextAreaField("處理說明", validators=[DataRequired("請填寫處理說明"), Length(max=1000)])
+    comment = TextAreaField(_l("處理說明"), validators=[DataRequired(_l("請填寫處理說明")), Length(max=1000)])
 
 
 class RocDateField(StringField):
@@ -58,11 +61,11 @@ class RocDateField(StringField):
 
 
 class StatusField(SelectField):
-    """A milestone status chosen from the list; anything else is refused in Chinese."""
+    """A milestone status chosen from the list; anything else is refused in the reader's language."""
 
     def pre_validate(self, form) -> None:
         if self.data not in STATUS_LABELS:
-            raise ValidationError(f"未知的狀態「{self.data}」，請從清單選擇")
+            raise ValidationError(_("未知的狀態「%(value)s」，請從清單選擇", value=self.data))
 
 
 class MilestoneRowForm(Form):
@@ -70,22 +73,23 @@ class MilestoneRowForm(Form):
 
     milestone_id = HiddenField()
     version = HiddenField()
-    status = StatusField("狀態", choices=[SelectChoice(value, label) for value, label in STATUS_LABELS.items()])
-    percent_complete = DecimalField("完成%", places=2, validators=[InputRequired("請輸入完成百分比"),
-                                                                  NumberRange(0, 100, "須介於 0 與 100 之間")])
-    actual_start = RocDateField("實際開始")
-    actual_finish = RocDateField("實際完成")
+    status = StatusField(_l("狀態"), choices=[SelectChoice(value, STATUS_NAMES.get(value, label))
+                                            for value, label in STATUS_LABELS.items()])
+    percent_complete = DecimalField(_l("完成%"), places=2, validators=[
+        InputRequired(_l("請輸入完成百分比")), NumberRange(0, 100, _l("須介於 0 與 100 之間"))])
+    actual_start = RocDateField(_l("實際開始"))
+    actual_finish = RocDateField(_l("實際完成"))
 
 
 class ProgressForm(FlaskForm):
     """A project's monthly progress report."""
 
-    planned_percent = DecimalField("本月預定進度（累計%）", places=2, validators=[
-        InputRequired("請輸入預定進度"), NumberRange(0, 100, "須介於 0 與 100 之間")])
-    actual_percent = DecimalField("本月實際進度（累計%）", places=2, validators=[
-        InputRequired("請輸入實際進度"), NumberRange(0, 100, "須介於 0 與 100 之間")])
-    delay_reason = TextAreaField("落後原因", validators=[Length(max=2000)])
-    remedy = TextAreaField("因應對策", validators=[Length(max=2000)])
+    planned_percent = DecimalField(_l("本月預定進度（累計%）"), places=2, validators=[
+        InputRequired(_l("請輸入預定進度")), NumberRange(0, 100, _l("須介於 0 與 100 之間"))])
+    actual_percent = DecimalField(_l("本月實際進度（累計%）"), places=2, validators=[
+        InputRequired(_l("請輸入實際進度")), NumberRange(0, 100, _l("須介於 0 與 100 之間"))])
+    delay_reason = TextAreaField(_l("落後原因"), validators=[Length(max=2000)])
+    remedy = TextAreaField(_l("因應對策"), validators=[Length(max=2000)])
     milestones = FieldList(FormField(MilestoneRowForm))
 
 
@@ -93,23 +97,23 @@ class ReplanForm(FlaskForm):
     """New planned dates for a milestone, and why."""
 
     version = HiddenField()
-    planned_start = RocDateField("新的預定開始日")
-    planned_finish = RocDateField("新的預定完成日")
-    reason = TextAreaField("重新規劃原因", validators=[Length(max=2000)])
+    planned_start = RocDateField(_l("新的預定開始日"))
+    planned_finish = RocDateField(_l("新的預定完成日"))
+    reason = TextAreaField(_l("重新規劃原因"), validators=[Length(max=2000)])
 
 
 class CurveForm(FlaskForm):
     """A year's planned cumulative progress, month by month (empty months have no point)."""
 
-    m1 = DecimalField("1月", places=2, validators=[Optional()])
-    m2 = DecimalField("2月", places=2, validators=[Optional()])
-    m3 = DecimalField("3月", places=2, validators=[Optional()])
-    m4 = DecimalField("4月", places=2, validators=[Optional()])
-    m5 = DecimalField("5月", places=2, validators=[Optional()])
-    m6 = DecimalField("6月", places=2, validators=[Optional()])
-    m7 = DecimalField("7月", places=2, validators=[Optional()])
-    m8 = DecimalField("8月", places=2, validators=[Optional()])
-    m9 = DecimalField("9月", places=2, validators=[Optional()])
-    m10 = DecimalField("10月", places=2, validators=[Optional()])
-    m11 = DecimalField("11月", places=2, validators=[Optional()])
-    m12 = DecimalField("12月", places=2, validators=[Optional()])
+    m1 = DecimalField(_l("1月"), places=2, validators=[Optional()])
+    m2 = DecimalField(_l("2月"), places=2, validators=[Optional()])
+    m3 = DecimalField(_l("3月"), places=2, validators=[Optional()])
+    m4 = DecimalField(_l("4月"), places=2, validators=[Optional()])
+    m5 = DecimalField(_l("5月"), places=2, validators=[Optional()])
+    m6 = DecimalField(_l("6月"), places=2, validators=[Optional()])
+    m7 = DecimalField(_l("7月"), places=2, validators=[Optional()])
+    m8 = DecimalField(_l("8月"), places=2, validators=[Optional()])
+    m9 = DecimalField(_l("9月"), places=2, validators=[Optional()])
+    m10 = DecimalField(_l("10月"), places=2, validators=[Optional()])
+    m11 = DecimalField(_l("11月"), places=2, validators=[Optional()])
+    m12 = DecimalField(_l("12月"), places=2, validators=[Optional()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from tracker import db
 from tracker.domain.roc import RocDateError, parse_date
@@ -77,7 +78,7 @@ def project(project_id: int):
 def _kpi_year() -> int:
     text = request.args.get("year", str(current_app.config["PLAN_YEAR_ROC"]))
     if not text.isdigit() or not 1 <= int(text) <= 300:
-        abort(400, description="年度須為民國年，例如 106")
+        abort(400, description=_("年度須為民國年，例如 106"))
     return int(text)
 
 
@@ -106,5 +107,5 @@ def kpi_actual(code: str):
         flash(f"{code}：{exc.message}", "warning")
         return redirect(url_for("portfolio.kpis", year=year))
     session.commit()
-    flash(f"已更新指標 {code} 的 {year} 年實際值。", "success")
+    flash(_("已更新指標 %(code)s 的 %(year)s 年實際值。", code=code, year=year), "success")
     return redirect(url_for("portfolio.kpis", year=year) + f"#kpi-{code}")

@@ -5,6 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from tracker import db
 from tracker.domain.progress import slip_days
@@ -84,7 +85,7 @@ def report(project_id: int):
         for entry in form.milestones.entries:
             sub = entry.form
             if not (sub.milestone_id.data or "").isdigit() or not (sub.version.data or "").isdigit():
-                abort(400, description="表單缺少里程碑編號或版本")
+                abort(400, description=_("表單缺少里程碑編號或版本"))
             rows.append(progress.MilestoneInput(int(sub.milestone_id.data), int(sub.version.data), {
                 "status": sub.status.data, "percent_complete": sub.percent_complete.data,
                 "actual_start": sub.actual_start.data, "actual_finish": sub.actual_finish.data}))
@@ -102,7 +103,7 @@ def report(project_id: int):
             _fill_rows(form, milestones)
             for entry in form.milestones.entries:
                 if int(entry.form.milestone_id.data) in newer:
-                    entry.form.status.errors = ["此里程碑已由他人更新，以下為最新內容；請確認後重新送出"]
+                    entry.form.status.errors = [_("此里程碑已由他人更新，以下為最新內容；請確認後重新送出")]
         except progress.ProgressRefused as exc:
             status = 400
             rows_by_id = {int(e.form.milestone_id.data): e.form for e in form.milestones.entries}
@@ -114,7 +115,8 @@ def report(project_id: int):
                 field_obj.errors = [*field_obj.errors, message] if isinstance(field_obj.errors, list) else [message]
         else:
             session.commit()
-            flash(f"已送出 {year_roc} 年 {month} 月進度（第 {saved.revision} 版）。", "success")
+            flash(_("已送出 %(year)s 年 %(month)s 月進度（第 %(revision)s 版）。", year=year_roc, month=month,
+                    revision=saved.revision), "success")
             return redirect(url_for("portfolio.project", project_id=project.id))
     else:
         status = 400
@@ -162,17 +164,18 @@ def replan(milestone_id: int):
                                       who_of(g.user, request.remote_addr))
         except progress.ProgressRefused as exc:
             status = 400
-            for (_, field), message in exc.errors.items():
+            for (_milestone, field), message in exc.errors.items():
                 getattr(form, field).errors = [message]
         except progress.VersionConflict as exc:
             session.rollback()
             status = 409
             milestone = exc.milestones[0]
             form.version.data = milestone.version
-            form.planned_start.errors = [f"此里程碑已由他人更新（目前預定 {milestone.planned_start_on}–{milestone.planned_finish_on}），請確認後重新送出"]
+            form.planned_start.errors = [_("此里程碑已由他人更新（目前預定 %(start)s–%(finish)s），請確認後重新送出",
+                                            start=milestone.planned_start_on, finish=milestone.planned_finish_on)]
         else:
             session.commit()
-            flash("已重新規劃里程碑。", "success")
+            flash(_("已重新規劃里程碑。"), "success")
             root = project.parent_id or project.id
             return redirect(url_for("portfolio.project", project_id=root))
     else:
@@ -188,7 +191,7 @@ def curve(project_id: int):
     project = _project_for_writing(project_id)
     year_text = request.args.get("year", str(current_app.config["PLAN_YEAR_ROC"]))
     if not year_text.isdigit():
-        abort(400, description="年度須為民國年")
+        abort(400, description=_("年度須為民國年"))
     year_roc = int(year_text)
     form = CurveForm()
     status = 200
@@ -202,11 +205,11 @@ def curve(project_id: int):
             progress.set_planned_curve(session, project, year_roc, points, g.user, who_of(g.user, request.remote_addr))
         except progress.ProgressRefused as exc:
             status = 400
-            for (_, field), message in exc.errors.items():
+            for (_milestone, field), message in exc.errors.items():
                 getattr(form, field).errors = [message]
         else:
             session.commit()
-            flash(f"已更新 {year_roc} 年度預定進度曲線。", "success")
+            flash(_("已更新 %(year)s 年度預定進度曲線。", year=year_roc), "success")
             return redirect(url_for("portfolio.project", project_id=project.id))
     else:
         status = 400

@@ -8,10 +8,12 @@ from tracker.domain.access import Action, may
 from tracker.models import Project, User
 from tracker.services.accounts import actor_of
 
-#: Endpoints open without a session: the login page, static files; the API checks its own tokens.
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+#: Endpoints open without a session: the login page, the language switch, static files; the API checks its own tokens.
+PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static"}
 #: Endpoints a user who must change a one-time password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "i18n.switch", "static"}
+#: Session keys that outlive a login, a logout and an ended session: the reader's language.
+KEPT_ACROSS_SESSIONS = ("lang",)
 
 
 def init_app(app: Flask) -> None:
@@ -20,9 +22,16 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
 
 
+def clear_session() -> None:
+    """Forget the user (and everything else in the session) but keep the reader's language."""
+    kept = {key: session[key] for key in KEPT_ACROSS_SESSIONS if key in session}
+    session.clear()
+    session.update(kept)
+
+
 def start_session(user: User) -> None:
     """Remember a freshly logged-in user (a new session: no fixation)."""
-    session.clear()
+    clear_session()
     session.permanent = True
     session["uid"] = user.id
     session["epoch"] = user.session_epoch
@@ -39,11 +48,12 @@ def _load_user():
         if user is not None and user.is_active and user.session_epoch == session.get("epoch"):
             g.user = user
         else:
-            session.clear()
+            clear_session()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if g.user is None:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None,
+                                lang=request.args.get("lang")))  # a one-off ?lang= applies to the login page too
     if g.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         return redirect(url_for("auth.change_password"))
     return None

@@ -1,0 +1,116 @@
+"""Leadership charts: the Gantt chart, the execution charts and the monthly report, as files and pages."""
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from tracker import db
+from tracker.charts import execution as execution_chart
+from tracker.charts import gantt as gantt_chart
+from tracker.charts import output
+from tracker.domain.roc import RocDateError, parse_roc_month
+from tracker.models import CATEGORIES
+from tracker.services import execution, gantt, portfolio, slippage
+from tracker.services.charts import rate_bars_data, s_curve_data
+from tracker.services.report import monthly_report
+from tracker.web.portfolio import _as_of
+
+bp = Blueprint("charts", __name__)
+#: The SVG is a document of its own inside the page's <object>: it needs its inline styles and may be framed by our pages.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+FILTER_KEYS = ("system", "category", "year", "late", "as_of", "rows")
+MAX_ROWS = 5000
+
+
+def _file(body: bytes, fmt: str, name: str) -> Response:
+    response = Response(body, mimetype=output.mimetype(fmt))
+    if fmt == "svg":
+        response.headers["Content-Security-Policy"] = SVG_CSP
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/gantt.<any(svg, png, pdf):fmt>")
+def gantt_file(fmt: str):
+    """The Gantt chart (filters: system, category, year, late; as_of) as SVG with links, PNG or PDF."""
+    session = db.get_session()
+    as_of = _as_of()
+    try:
+        flt = gantt.GanttFilter.from_args(request.args)
+        data = gantt.gantt_data(session, as_of, flt, slippage.slip_thresholds_from(current_app.config))
+    except gantt.FilterError as exc:
+        abort(400, description=f"{exc.field}：{exc.message}")
+    limit = request.args.get("rows")
+    if limit is not None:  # the first N rows only: a national portfolio's full chart is for the PDF, not a screen
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_ROWS:
+            abort(400, description=f"rows 須為 1 至 {MAX_ROWS} 的整數")
+        data = dataclasses.replace(data, rows=data.rows[:int(limit)])
+    link_as_of = request.args.get("as_of") or None  # the project page judges on the same date
+
+    def project_url(project_id: int) -> str:
+        return url_for("portfolio.project", project_id=project_id, as_of=link_as_of)
+
+    return _file(gantt_chart.render(data, fmt, project_url), fmt, f"gantt-{as_of.isoformat()}")
+
+
+@bp.route("/gantt")
+def gantt_page():
+    """The Gantt chart page: filters, the SVG (bars and names link to projects) and PNG/PDF downloads."""
+    session = db.get_session()
+    as_of = _as_of()
+    try:
+        flt, error = gantt.GanttFilter.from_args(request.args), None
+    except gantt.FilterError as exc:
+        flt, error = gantt.GanttFilter(), exc
+    query = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
+    return render_template("gantt.html", flt=flt, error=error, systems=portfolio.list_systems(session),
+                           categories=CATEGORIES, as_of=as_of, query=query), (400 if error else 200)
+
+
+def _year_and_month() -> tuple[int, int | None]:
+    text = request.args.get("as_of")
+    if text:
+        try:
+            month = parse_roc_month(text)
+        except RocDateError as exc:
+            abort(400, description=f"as_of：{exc}")
+        return month.roc_year, month.month
+    return current_app.config["PLAN_YEAR_ROC"], None
+
+
+@bp.route("/execution/s-curve.<any(svg, png, pdf):fmt>")
+def s_curve(fmt: str):
+    """Cumulative allocation against execution, month by month, with the 90% line and the forecast."""
+    year_roc, _ = _year_and_month()
+    project = request.args.get("project")
+    if project is not None and not project.isdigit():
+        abort(400, description="project 須為計畫編號")
+    data = s_curve_data(db.get_session(), year_roc, int(project) if project else None, "capital",
+                        execution.thresholds_from(current_app.config))
+    return _file(execution_chart.render_s_curve(data, fmt), fmt, f"s-curve-{year_roc}")
+
+
+@bp.route("/execution/rates.<any(svg, png, pdf):fmt>")
+def rates(fmt: str):
+    """Execution rates by system and by category."""
+    year_roc, month = _year_and_month()
+    data = rate_bars_data(db.get_session(), year_roc, month, "capital", execution.thresholds_from(current_app.config))
+    return _file(execution_chart.render_rate_bars(data, fmt), fmt, f"rates-{year_roc}")
+
+
+@bp.route("/report.pdf")
+def report():
+    """The monthly report for a month (?month=106-09; default: last month of the plan year)."""
+    text = request.args.get("month") or f"{current_app.config['PLAN_YEAR_ROC']}-12"
+    try:
+        month = parse_roc_month(text)
+    except RocDateError as exc:
+        abort(400, description=f"month：{exc}")
+    pdf = monthly_report(db.get_session(), month, current_app.config)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{month}.pdf"'
+    return response
