@@ -413,3 +413,18 @@ def test_demo_figures_are_marked_on_the_charts(plan):
     assert curve.is_synthetic
     assert "模擬資料" in execution_chart.render_s_curve(curve, "svg").decode("utf-8")
     assert "模擬資料" in execution_chart.render_rate_bars(rate_bars_data(plan, 106), "svg").decode("utf-8")
+
+
+def test_chart_files_accept_a_bearer_token(seeded, make_user, client):
+    from tracker import db
+    from tracker.services import accounts, audit
+
+    make_user("script", "leadership")
+    with db.new_session(seeded) as s:
+        token = accounts.issue_token(s, "script", audit.CLI)
+        s.commit()
+    response = client.get("/gantt.svg?as_of=2017-10-01&system=corrections", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert client.get("/gantt.png", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/gantt.png").status_code == 302  # no token, no session: the login page
+    assert client.get("/execution", headers={"Authorization": f"Bearer {token}"}).status_code == 302  # pages need a login

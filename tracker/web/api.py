@@ -12,6 +12,7 @@ from tracker.domain.roc import RocDateError, parse_date
 from tracker.services import accounts, execution, portfolio, progress
 from tracker.services import alerts as alert_service
 from tracker.web.openapi import openapi_document
+from tracker.web.security import bearer_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -19,12 +20,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.before_request
 def _authenticate():
     """Every API call needs `Authorization: Bearer <token>`."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    user = None
-    if scheme.lower() == "bearer" and token.strip():
-        user = accounts.user_for_token(db.get_session(), token.strip())
-    if user is None:
+    user = bearer_user()
+    if not user:
         response = jsonify({"error": "缺少或無效的 API 憑證：請以 Authorization: Bearer <token> 呼叫", "status": 401})
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'

@@ -6,12 +6,15 @@ from flask import Flask, abort, g, redirect, request, session, url_for
 from tracker import db
 from tracker.domain.access import Action, may
 from tracker.models import Project, User
+from tracker.services import accounts
 from tracker.services.accounts import actor_of
 
 #: Endpoints open without a session: the login page, the language switch, static files; the API checks its own tokens.
 PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static"}
 #: Endpoints a user who must change a one-time password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "i18n.switch", "static"}
+#: Files that scripts fetch: a Bearer token works for them as for the API.
+TOKEN_ENDPOINTS = {"charts.gantt_file", "charts.s_curve", "charts.rates", "charts.report"}
 #: Session keys that outlive a login, a logout and an ended session: the reader's language.
 KEPT_ACROSS_SESSIONS = ("lang",)
 
@@ -37,9 +40,23 @@ def start_session(user: User) -> None:
     session["epoch"] = user.session_epoch
 
 
+def bearer_user() -> User | None | bool:
+    """The user of an `Authorization: Bearer` token; False when a token is given but not valid, None when none is."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return accounts.user_for_token(db.get_session(), token.strip()) or False
+
+
 def _load_user():
     g.user = None
     if request.blueprint == "api":
+        return None
+    if request.endpoint in TOKEN_ENDPOINTS and "Authorization" in request.headers:
+        user = bearer_user()
+        if not user:
+            abort(401)
+        g.user = user
         return None
     uid = session.get("uid")
     if uid is not None:
