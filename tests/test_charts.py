@@ -428,3 +428,16 @@ def test_chart_files_accept_a_bearer_token(seeded, make_user, client):
     assert client.get("/gantt.png", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/gantt.png").status_code == 302  # no token, no session: the login page
     assert client.get("/execution", headers={"Authorization": f"Bearer {token}"}).status_code == 302  # pages need a login
+
+
+def test_chart_labels_follow_the_language(seeded, make_user, auth, client):
+    make_user("lead2", "leadership")
+    auth.login("lead2")
+    chinese = client.get("/gantt.svg?as_of=2017-10-01&system=corrections").get_data(as_text=True)
+    assert "基準期程" in chinese and "評核基準日" in chinese
+    english = client.get("/gantt.svg?as_of=2017-10-01&system=corrections&lang=en").get_data(as_text=True)
+    assert "Baseline" in english and "As of" in english and "基準期程" not in english
+    assert "法務部矯正署宜蘭監獄擴建計畫" in english  # names are data: they stay as the plan writes them
+    rates = client.get("/execution/rates.svg?as_of=106-08&lang=en").get_data(as_text=True)
+    assert "By system" in rates
+    assert client.get("/execution/s-curve.svg?project=999999").status_code == 404

@@ -12,6 +12,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from tracker.charts import fonts, output
 from tracker.charts.data import RateBar, RateBarsData, SCurveData
+from tracker.charts.labels import N_, tr
 from tracker.domain.execution import round_rate
 
 ALLOCATED_COLOR = "#1565c0"
@@ -20,11 +21,11 @@ TARGET_COLOR = "#c62828"
 LOW_COLOR = "#ef6c00"
 AVAILABLE_COLOR = "#78909c"
 ACHIEVEMENT_COLOR = "#90caf9"
-SYNTHETIC_NOTE = "模擬資料：非法務部實際數字"
+SYNTHETIC_NOTE = N_("模擬資料：非法務部實際數字")
 #: The two rates of the bar chart, in the order drawn in each group.
 RATE_SERIES = (
-    ("allocation_rate", "分配預算執行率", ALLOCATED_COLOR),
-    ("achievement_rate", "經費達成率", ACHIEVEMENT_COLOR),
+    ("allocation_rate", N_("分配預算執行率"), ALLOCATED_COLOR),
+    ("achievement_rate", N_("經費達成率"), ACHIEVEMENT_COLOR),
 )
 
 
@@ -62,36 +63,36 @@ def _draw_s_curve(data: SCurveData) -> ExecutionFigure:
     ax = fig.add_axes((0.11, 0.1, 0.86, 0.8))
     fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43")
     if data.is_synthetic:
-        fig.text(0.98, 0.975, SYNTHETIC_NOTE, ha="right", va="top", fontsize=9, color=TARGET_COLOR)
+        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR)
     months = [p.month for p in data.points]
     if data.points:
         ax.plot(months, [float(p.allocated) for p in data.points], marker="o", markersize=4, color=ALLOCATED_COLOR,
-                label="累計分配數", gid="allocated")
+                label=tr("累計分配數"), gid="allocated")
         ax.plot(months, [float(p.executed) for p in data.points], marker="s", markersize=4, color=EXECUTED_COLOR,
-                label="累計執行數", gid="executed")
+                label=tr("累計執行數"), gid="executed")
     else:
-        ax.text(0.5, 0.5, "尚無月報資料", transform=ax.transAxes, ha="center", va="center", fontsize=11)
+        ax.text(0.5, 0.5, tr("尚無月報資料"), transform=ax.transAxes, ha="center", va="center", fontsize=11)
     if data.available > 0:
         ax.plot([0.5, 12.5], [float(data.available)] * 2, linestyle=":", color=AVAILABLE_COLOR, linewidth=1.2,
-                label=f"可支用預算數 {data.available:,.0f}", gid="available")
+                label=tr("可支用預算數 %(amount)s", amount=f"{data.available:,.0f}"), gid="available")
         target = data.target_amount
         ax.plot([0.5, 12.5], [float(target)] * 2, linestyle="--", color=TARGET_COLOR, linewidth=1.2,
-                label=f"目標 {data.target_pct.normalize():f}%（{target:,.0f}）", gid="target")
+                label=tr("目標 %(pct)s%%（%(amount)s）", pct=f"{data.target_pct.normalize():f}", amount=f"{target:,.0f}"), gid="target")
     last = data.points[-1] if data.points else None
     if last is not None and last.month < 12 and data.forecast_executed is not None:
         # the forecast assumes the whole budget is allocated by December (DOMAIN.md)
         ax.plot([last.month, 12], [float(last.allocated), float(data.available)], linestyle="--", linewidth=1,
-                color=ALLOCATED_COLOR, alpha=0.6, label="預估分配數（12 月全數分配）", gid="forecast_allocated")
+                color=ALLOCATED_COLOR, alpha=0.6, label=tr("預估分配數（12 月全數分配）"), gid="forecast_allocated")
         rate = f"{round_rate(data.forecast_rate)}%" if data.forecast_rate is not None else "—"
         ax.plot([last.month, 12], [float(last.executed), float(data.forecast_executed)], linestyle="--", marker="o",
-                markevery=[1], markersize=4, color=EXECUTED_COLOR, alpha=0.8, label=f"預估年底執行率 {rate}",
+                markevery=[1], markersize=4, color=EXECUTED_COLOR, alpha=0.8, label=tr("預估年底執行率 %(rate)s", rate=rate),
                 gid="forecast")
     ax.set_xlim(0.5, 12.5)
     ax.xaxis.set_major_locator(FixedLocator(range(1, 13)))
-    ax.set_xticklabels([f"{m}月" for m in range(1, 13)])
+    ax.set_xticklabels([tr("%(month)s月", month=m) for m in range(1, 13)])
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-    ax.set_ylabel("千元")
+    ax.set_ylabel(tr("千元"))
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
@@ -113,19 +114,19 @@ def _draw_rate_bars(data: RateBarsData) -> ExecutionFigure:
     fig = Figure(figsize=(11, 5))
     fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43")
     if data.is_synthetic:
-        fig.text(0.98, 0.975, SYNTHETIC_NOTE, ha="right", va="top", fontsize=9, color=TARGET_COLOR)
+        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR)
     highest = max([float(v) for b in (*data.by_system, *data.by_category)
                    for v in (b.allocation_rate, b.achievement_rate) if v is not None] + [100.0])
     drawn: list[DrawnRateBar] = []
-    panels = (("system", "依系統", data.by_system, (0.07, 0.12, 0.5, 0.7)),
-              ("category", "依計畫類別", data.by_category, (0.63, 0.12, 0.35, 0.7)))
+    panels = (("system", tr("依系統"), data.by_system, (0.07, 0.12, 0.5, 0.7)),
+              ("category", tr("依計畫類別"), data.by_category, (0.63, 0.12, 0.35, 0.7)))
     for panel, heading, groups, box in panels:
         ax = fig.add_axes(box)
         drawn += _rate_panel(ax, panel, heading, groups, data, highest)
-    legend = [Patch(facecolor=color, label=label) for _, label, color in RATE_SERIES] + [
-        Line2D([], [], color=TARGET_COLOR, linestyle="--", label=f"目標 {data.target_pct.normalize():f}%"),
+    legend = [Patch(facecolor=color, label=tr(label)) for _, label, color in RATE_SERIES] + [
+        Line2D([], [], color=TARGET_COLOR, linestyle="--", label=tr("目標 %(pct)s%%", pct=f"{data.target_pct.normalize():f}")),
         Line2D([], [], color=LOW_COLOR, linestyle=":",
-               label=f"檢討線 {data.low_rate_pct.normalize():f}%（分配預算執行率）"),
+               label=tr("檢討線 %(pct)s%%（分配預算執行率）", pct=f"{data.low_rate_pct.normalize():f}")),
     ]
     fig.legend(handles=legend, loc="upper right", bbox_to_anchor=(0.98, 0.93), ncol=4, fontsize=8, frameon=False)
     return ExecutionFigure(fig, bars=drawn)
@@ -162,7 +163,7 @@ def _rate_panel(ax: Axes, panel: str, heading: str, groups: tuple[RateBar, ...],
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if not groups:
-        ax.text(0.5, 0.5, "尚無資料", transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        ax.text(0.5, 0.5, tr("尚無資料"), transform=ax.transAxes, ha="center", va="center", fontsize=10)
     return drawn
 
 

@@ -16,6 +16,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
 from tracker.charts import fonts, output
 from tracker.charts.data import GanttData, GanttRow
+from tracker.charts.labels import tr
 from tracker.domain.roc import format_roc_date, to_roc_year
 from tracker.domain.slippage import Light
 
@@ -159,7 +160,7 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
     x0, x1 = _x(first_day), _x(last_day) + 1
     year_ticks = _year_axis(ax, first_day, last_day)
     if not data.rows:
-        ax.text(0.5, 0.5, "沒有符合條件的計畫", transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        ax.text(0.5, 0.5, tr("沒有符合條件的計畫"), transform=ax.transAxes, ha="center", va="center", fontsize=10)
 
     label_width_pt = LABEL_WIDTH * 72
     band_verts, band_colors = [], []
@@ -176,7 +177,7 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
             band_verts.append([(0, y - 0.5), (1, y - 0.5), (1, y + 0.5), (0, y + 0.5)])
             band_colors.append(HEADER_BANDS[row.kind])
             if row.light == Light.RED:  # a group holding a late project says so beside its name
-                text = truncate(f"{row.label}（含落後）", (label_width_pt - indent - 4) / size)
+                text = truncate(tr("%(label)s（含落後）", label=row.label), (label_width_pt - indent - 4) / size)
         label = labels.text(indent / label_width_pt, y, text, ha="left", va="center", fontsize=size,
                             color="#263238" if row.is_group else "#37474f", clip_on=False)
         if url:
@@ -217,7 +218,7 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
         marks.set_urls(diamonds_urls)
     as_of_x = _x(data.as_of) + 1  # the end of the as-of day
     ax.axvline(as_of_x, color=AS_OF_COLOR, linestyle="--", linewidth=1.0, zorder=5)
-    ax.annotate(f"評核基準日 {format_roc_date(data.as_of)}", xy=(as_of_x, 1.0), xycoords=("data", "axes fraction"),
+    ax.annotate(tr("評核基準日 %(day)s", day=format_roc_date(data.as_of)), xy=(as_of_x, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(0, 15), textcoords="offset points", ha="center", va="bottom", fontsize=LABEL_SIZE,
                 color=AS_OF_COLOR, annotation_clip=False)
 
@@ -248,16 +249,16 @@ def _year_axis(ax: Axes, first_day: date, last_day: date) -> list[tuple[str, dat
 def _legend() -> list:
     """What the bars, colours, diamonds and the dashed line mean."""
     return [
-        Patch(facecolor=BASELINE_COLOR, label="基準期程"),
-        Patch(facecolor="#546e7a", label="實際"),
-        Patch(facecolor="#546e7a", alpha=FORECAST_ALPHA, label="預估／預定"),
-        Patch(facecolor=LIGHT_COLORS[Light.GREEN], label="綠燈"),
-        Patch(facecolor=LIGHT_COLORS[Light.YELLOW], label="黃燈"),
-        Patch(facecolor=LIGHT_COLORS[Light.RED], label="紅燈"),
-        Patch(facecolor=LIGHT_COLORS[Light.NONE], label="尚無燈號"),
+        Patch(facecolor=BASELINE_COLOR, label=tr("基準期程")),
+        Patch(facecolor="#546e7a", label=tr("實際")),
+        Patch(facecolor="#546e7a", alpha=FORECAST_ALPHA, label=tr("預估／預定")),
+        Patch(facecolor=LIGHT_COLORS[Light.GREEN], label=tr("綠燈")),
+        Patch(facecolor=LIGHT_COLORS[Light.YELLOW], label=tr("黃燈")),
+        Patch(facecolor=LIGHT_COLORS[Light.RED], label=tr("紅燈")),
+        Patch(facecolor=LIGHT_COLORS[Light.NONE], label=tr("尚無燈號")),
         Line2D([], [], marker="D", linestyle="none", markersize=5, markerfacecolor="#9e9e9e",
-               markeredgecolor="#263238", label="里程碑預定完成"),
-        Line2D([], [], color=AS_OF_COLOR, linestyle="--", label="評核基準日"),
+               markeredgecolor="#263238", label=tr("里程碑預定完成")),
+        Line2D([], [], color=AS_OF_COLOR, linestyle="--", label=tr("評核基準日")),
     ]
 
 

@@ -9,9 +9,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from tracker.charts import fonts
+from tracker.charts.data import GanttData, RateBarsData, SCurveData
 from tracker.charts.execution import draw_rate_bars, draw_s_curve
 from tracker.charts.gantt import draw as draw_gantt
-from tracker.charts.data import GanttData, RateBarsData, SCurveData
 
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 22

@@ -7,11 +7,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.charts.data import MonthPoint, RateBar, RateBarsData, SCurveData
+from tracker.charts.labels import N_, tr
 from tracker.domain.execution import ExecutionThresholds
 from tracker.models import Project
-from tracker.services.execution import (KIND_LABELS, MINISTRY, ExecutionQueryError, ExecutionRow, dataset,
-                                        execution_report, latest_month)
+from tracker.services.execution import ExecutionQueryError, ExecutionRow, dataset, execution_report, latest_month
 
+#: The budget kinds and the ministry as chart titles name them (translated where drawn).
+_KINDS = {"capital": N_("資本門"), "current": N_("經常門")}
+MINISTRY = N_("法務部")
 
 def s_curve_data(session: so.Session, year_roc: int, project_id: int | None = None, kind: str = "capital",
                  thresholds: ExecutionThresholds = ExecutionThresholds()) -> SCurveData:
@@ -21,7 +24,8 @@ def s_curve_data(session: so.Session, year_roc: int, project_id: int | None = No
     month counts with its latest earlier ones), so the curve always agrees with the table.
     """
     ids = None
-    title = f"{MINISTRY} {year_roc} 年度{KIND_LABELS.get(kind, kind)}預算執行 S 曲線"
+    kind_label = tr(_KINDS.get(kind, kind))
+    title = tr("%(name)s %(year)s 年度%(kind)s預算執行 S 曲線", name=tr(MINISTRY), year=year_roc, kind=kind_label)
     if project_id is not None:
         found = session.execute(sa.select(Project.id, Project.name, Project.parent_id).where(
             sa.or_(Project.id == project_id, Project.parent_id == project_id))).all()
@@ -29,7 +33,7 @@ def s_curve_data(session: so.Session, year_roc: int, project_id: int | None = No
         if name is None:
             raise ExecutionQueryError("project", f"沒有編號 {project_id} 的計畫")
         ids = [pid for pid, _, _ in found]  # a programme's figures may sit on its sub-plans
-        title = f"{name}：{year_roc} 年度{KIND_LABELS.get(kind, kind)}預算執行 S 曲線"
+        title = tr("%(name)s：%(year)s 年度%(kind)s預算執行 S 曲線", name=name, year=year_roc, kind=kind_label)
     synthetic = bool(dataset(session, year_roc))
     points: list[MonthPoint] = []
     last: ExecutionRow | None = None
@@ -54,9 +58,9 @@ def rate_bars_data(session: so.Session, year_roc: int, month: int | None = None,
     """分配預算執行率 and 經費達成率 by system and by category, as the execution table computes them."""
     by_system = execution_report(session, year_roc, month, "system", kind, thresholds)
     by_category = execution_report(session, year_roc, by_system.month, "category", kind, thresholds)
-    when = f"（截至 {by_system.month} 月）" if by_system.month else ""
+    when = tr("（截至 %(month)s 月）", month=by_system.month) if by_system.month else ""
     return RateBarsData(
-        title=f"{year_roc} 年度{KIND_LABELS.get(kind, kind)}預算執行率{when}",
+        title=tr("%(year)s 年度%(kind)s預算執行率", year=year_roc, kind=tr(_KINDS.get(kind, kind))) + when,
         year_roc=year_roc, month=by_system.month, kind=kind,
         by_system=tuple(RateBar(r.key, r.rates.allocation_rate, r.rates.achievement_rate) for r in by_system.rows),
         by_category=tuple(RateBar(r.key, r.rates.allocation_rate, r.rates.achievement_rate) for r in by_category.rows),

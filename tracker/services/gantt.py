@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.charts.data import GanttData, GanttRow, MilestoneMark
+from tracker.charts.labels import tr
 from tracker.domain.phase import Phase
 from tracker.domain.roc import format_roc_date, from_roc_year
 from tracker.domain.slippage import Light, SlipThresholds, Verdict, judge_milestone, worst
@@ -41,14 +42,14 @@ class GanttFilter:
         """The filters in words, for the chart's subtitle (「全部計畫」 when none)."""
         parts = []
         if self.system:
-            parts.append(f"系統：{self.system}")
+            parts.append(tr("系統：%(system)s", system=self.system))
         if self.category:
-            parts.append(f"類別：{self.category}")
+            parts.append(tr("類別：%(category)s", category=self.category))
         if self.year is not None:
-            parts.append(f"{self.year} 年度執行中")
+            parts.append(tr("%(year)s 年度執行中", year=self.year))
         if self.late_only:
-            parts.append("僅列落後（紅燈）")
-        return "；".join(parts) or "全部計畫"
+            parts.append(tr("僅列落後（紅燈）"))
+        return tr("；").join(parts) or tr("全部計畫")
 
 
 def project_label(project: Project) -> str:
@@ -144,5 +145,5 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
         rows.append(GanttRow("system", system.name, worst(r.light for r in system_rows if r.kind == "project"),
                              None, system.code))
         rows += system_rows
-    return GanttData(as_of=as_of, rows=tuple(rows), title=f"法務部重要計畫期程（截至 {format_roc_date(as_of)}）",
+    return GanttData(as_of=as_of, rows=tuple(rows), title=tr("法務部重要計畫期程（截至 %(day)s）", day=format_roc_date(as_of)),
                      subtitle=flt.describe())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import sqlalchemy.orm as so
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask_babel import gettext
 
 from tracker import db
 from tracker.charts import execution as execution_chart
+from tracker.charts import labels
 from tracker.charts import gantt as gantt_chart
 from tracker.charts import output
 from tracker.domain.roc import RocDateError, parse_roc_month
@@ -17,6 +19,20 @@ from tracker.services.report import monthly_report
 from tracker.web.portfolio import _as_of
 
 bp = Blueprint("charts", __name__)
+
+
+@bp.before_request
+def _chart_language():
+    """Charts speak the reader's language: their labels go through the page's translations."""
+    g.chart_language = labels.translated(gettext)
+    g.chart_language.__enter__()
+
+
+@bp.teardown_request
+def _end_chart_language(_exc):
+    language = g.pop("chart_language", None)
+    if language is not None:
+        language.__exit__(None, None, None)
 #: The SVG is a document of its own inside the page's <object>: it needs its inline styles and may be framed by our pages.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 FILTER_KEYS = ("system", "category", "year", "late", "as_of", "rows")
@@ -89,8 +105,11 @@ def s_curve(fmt: str):
     project = request.args.get("project")
     if project is not None and not project.isdigit():
         abort(400, description="project 須為計畫編號")
-    data = s_curve_data(db.get_session(), year_roc, int(project) if project else None, "capital",
-                        execution.thresholds_from(current_app.config))
+    try:
+        data = s_curve_data(db.get_session(), year_roc, int(project) if project else None, "capital",
+                            execution.thresholds_from(current_app.config))
+    except execution.ExecutionQueryError as exc:
+        abort(404, description=exc.message)
     return _file(execution_chart.render_s_curve(data, fmt), fmt, f"s-curve-{year_roc}")
 
 
