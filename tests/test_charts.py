@@ -441,3 +441,11 @@ def test_chart_labels_follow_the_language(seeded, make_user, auth, client):
     rates = client.get("/execution/rates.svg?as_of=106-08&lang=en").get_data(as_text=True)
     assert "By system" in rates
     assert client.get("/execution/s-curve.svg?project=999999").status_code == 404
+
+
+def test_gantt_rows_limit(seeded, make_user, auth, client):
+    make_user("lead3", "leadership")
+    auth.login("lead3")
+    assert client.get("/gantt.svg?rows=0").status_code == 400
+    few = client.get("/gantt.svg?rows=5&as_of=2017-10-01").get_data(as_text=True)
+    assert few.count('href="/projects/') < client.get("/gantt.svg?as_of=2017-10-01").get_data(as_text=True).count('href="/projects/')

@@ -91,8 +91,12 @@ def _row(kind: str, project: Project, system_code: str, judged: list[tuple[Miles
 
 
 def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(),
-               thresholds: SlipThresholds = SlipThresholds()) -> GanttData:
-    """Rows grouped system → work plan → project → sub-plan, judged on a date; a joint project is under each system."""
+               thresholds: SlipThresholds = SlipThresholds(), limit: int | None = None) -> GanttData:
+    """Rows grouped system → work plan → project → sub-plan, judged on a date; a joint project is under each system.
+
+    ``limit`` keeps the first programmes only (in chart order), so a screenful of a national portfolio
+    reads only its own milestones; with ``late_only`` every programme must be judged first.
+    """
     conditions = project_conditions(session, PortfolioFilter(system=flt.system, category=flt.category, year=flt.year))
     query = (
         sa.select(Project, System, WorkPlan)
@@ -104,6 +108,8 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     )
     if flt.system:  # a joint project is listed only under the system asked for
         query = query.where(sa.or_(System.code == flt.system, System.name == flt.system))
+    if limit is not None and not flt.late_only:
+        query = query.limit(limit)
     listed = session.execute(query).all()
     programme_ids = list(dict.fromkeys(project.id for project, _, _ in listed))
     sub_plans: dict[int, list[Project]] = defaultdict(list)

@@ -55,16 +55,18 @@ def gantt_file(fmt: str):
     """The Gantt chart (filters: system, category, year, late; as_of) as SVG with links, PNG or PDF."""
     session = db.get_session()
     as_of = _as_of()
-    try:
-        flt = gantt.GanttFilter.from_args(request.args)
-        data = gantt.gantt_data(session, as_of, flt, slippage.slip_thresholds_from(current_app.config))
-    except gantt.FilterError as exc:
-        abort(400, description=f"{exc.field}：{exc.message}")
     limit = request.args.get("rows")
     if limit is not None:  # the first N rows only: a national portfolio's full chart is for the PDF, not a screen
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_ROWS:
             abort(400, description=f"rows 須為 1 至 {MAX_ROWS} 的整數")
-        data = dataclasses.replace(data, rows=data.rows[:int(limit)])
+        limit = int(limit)
+    try:
+        flt = gantt.GanttFilter.from_args(request.args)
+        data = gantt.gantt_data(session, as_of, flt, slippage.slip_thresholds_from(current_app.config), limit)
+    except gantt.FilterError as exc:
+        abort(400, description=f"{exc.field}：{exc.message}")
+    if limit is not None:
+        data = dataclasses.replace(data, rows=data.rows[:limit])
     link_as_of = request.args.get("as_of") or None  # the project page judges on the same date
 
     def project_url(project_id: int) -> str:
