@@ -197,3 +197,4 @@ def test_project_page_month_by_month(officer, session):
     html = officer.get(f"/projects/{project_id(session, YILAN)}").get_data(as_text=True)
     assert "106年5月" in html and "106年8月" in html and "60.00%" in html
     assert "可支用預算數 550,000 千元" in html and "可支用預算數 9,999 千元" in html
+    assert f"/execution/s-curve.svg?project={project_id(session, YILAN)}" in html.replace("&amp;", "&")
