@@ -167,3 +167,16 @@ def add_month(session, name, month, allocated, paid, payables=0, savings=0, kind
 
 BUDGET_CSV_HEADER = "計畫名稱,年度,經資門,原預算數,追加預算數,以前年度保留數"
 MONTH_CSV_HEADER = "計畫名稱,年度,月份,經資門,累計分配數,累計實支數,應付未付數,累計賸餘數"
+
+
+@pytest.fixture
+def lagging(seeded, session):
+    """宜蘭 lags: 60% of NT$300 million allocated executed by August, NT$120 million unexecuted; 雲林 is on track."""
+    add_budget(session, YILAN, 550_000)
+    add_month(session, YILAN, 5, 150_000, 100_000)
+    add_month(session, YILAN, 8, 300_000, 150_000, 20_000, 10_000)
+    add_budget(session, YUNLIN, 200_000)
+    add_month(session, YUNLIN, 5, 50_000, 50_000)
+    add_month(session, YUNLIN, 8, 100_000, 100_000)
+    session.commit()
+    return seeded

@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_token
-from conftest import YILAN, YUNLIN, add_budget, add_month, project_id
+from conftest import YILAN, project_id
 from tracker import db
 from tracker.models import Alert, AuditEntry, MonthEnd
 from tracker.services import accounts, audit
@@ -21,19 +20,6 @@ def alerts_by(session, status=None):
     if status:
         query = query.where(Alert.status == status)
     return [(a.kind, a.project.name, a.status) for a in session.scalars(query)]
-
-
-@pytest.fixture
-def lagging(seeded, session):
-    """宜蘭 lags: 60% of NT$300 million allocated executed by August, NT$120 million unexecuted."""
-    add_budget(session, YILAN, 550_000)
-    add_month(session, YILAN, 5, 150_000, 100_000)
-    add_month(session, YILAN, 8, 300_000, 150_000, 20_000, 10_000)
-    add_budget(session, YUNLIN, 200_000)
-    add_month(session, YUNLIN, 5, 50_000, 50_000)
-    add_month(session, YUNLIN, 8, 100_000, 100_000)
-    session.commit()
-    return seeded
 
 
 def scan(session, day=date(2017, 8, 31)):

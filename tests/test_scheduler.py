@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from conftest import ROOT, TEST_PG_URL, YILAN, YUNLIN, add_budget, add_month
+from conftest import ROOT, TEST_PG_URL
 from tracker import db, scheduler
 from tracker.models import Alert, JobRun
 from tracker.services import jobs
@@ -23,18 +23,6 @@ from tracker.web import admin
 
 AUGUST_END = date(2017, 8, 31)
 TAIPEI = ZoneInfo("Asia/Taipei")
-
-
-@pytest.fixture
-def lagging(seeded, session):
-    """宜蘭 lags (60% of its allocation executed, NT$120 million unexecuted); 雲林 is on track."""
-    add_budget(session, YILAN, 550_000)
-    add_month(session, YILAN, 5, 150_000, 100_000)
-    add_month(session, YILAN, 8, 300_000, 150_000, 20_000, 10_000)
-    add_budget(session, YUNLIN, 200_000)
-    add_month(session, YUNLIN, 8, 100_000, 100_000)
-    session.commit()
-    return seeded
 
 
 def unresolved(session) -> list[tuple[str, int]]:
