@@ -67,35 +67,43 @@ def open_key(kind: str, project_id: int, milestone_id: int | None) -> str:
 
 def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding], as_of: date,
               is_synthetic: bool = False) -> ScanResult:
-    """Make the unresolved alerts of these kinds match the findings: open new, update found, resolve the rest."""
+    """Make the unresolved alerts of these kinds match the findings: open new, update changed, resolve the rest.
+
+    Reads plain columns and writes in bulk, and leaves an unchanged alert untouched, so a rescan of a
+    national portfolio costs little more than reading it.
+    """
     kinds = tuple(kinds)
     result = ScanResult()
-    unresolved = {a.open_key: a for a in session.scalars(
-        sa.select(Alert).where(Alert.kind.in_(kinds), Alert.status != "resolved"))}
+    unresolved = {row.open_key: row for row in session.execute(
+        sa.select(Alert.id, Alert.open_key, Alert.severity, Alert.message, Alert.details, Alert.is_synthetic)
+        .where(Alert.kind.in_(kinds), Alert.status != "resolved"))}
     now = utcnow()
-    seen = set()
+    seen, new, changed = set(), [], []
     for finding in findings:
         key = open_key(finding.kind, finding.project_id, finding.milestone_id)
+        if key in seen:
+            continue
         seen.add(key)
-        alert = unresolved.get(key)
         values = {"severity": finding.severity, "message": finding.message, "details": finding.details,
                   "is_synthetic": is_synthetic}
-        if alert is None:
-            session.add(Alert(kind=finding.kind, project_id=finding.project_id, milestone_id=finding.milestone_id,
-                              open_key=key, status="open", as_of=as_of, opened_at=now, **values))
-            result.opened += 1
-            continue
-        changed = {k: v for k, v in values.items() if getattr(alert, k) != v}
-        for name, value in changed.items():
-            setattr(alert, name, value)
-        alert.as_of = as_of
-        if changed:
-            result.updated += 1
-    for key, alert in unresolved.items():
-        if key not in seen:
-            alert.status, alert.resolved_at, alert.open_key, alert.as_of = "resolved", now, None, as_of
-            result.resolved += 1
-    session.flush()
+        row = unresolved.get(key)
+        if row is None:
+            new.append({"kind": finding.kind, "project_id": finding.project_id, "milestone_id": finding.milestone_id,
+                        "open_key": key, "status": "open", "as_of": as_of, "opened_at": now, "updated_at": now,
+                        **values})
+        elif (row.severity, row.message, row.details, row.is_synthetic) != tuple(values.values()):
+            changed.append({"id": row.id, "as_of": as_of, "updated_at": now, **values})
+    gone = [row.id for key, row in unresolved.items() if key not in seen]
+    if new:
+        session.execute(sa.insert(Alert), new)
+    if changed:
+        session.execute(sa.update(Alert), changed)
+    for start in range(0, len(gone), 500):
+        session.execute(sa.update(Alert).where(Alert.id.in_(gone[start:start + 500]))
+                        .values(status="resolved", resolved_at=now, open_key=None, as_of=as_of, updated_at=now)
+                        .execution_options(synchronize_session=False))
+    result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
+    session.expire_all()  # alerts loaded earlier in this session must not show what was just replaced
     return result
 
 
