@@ -297,6 +297,9 @@ def test_replan_keeps_the_baseline_and_shows_the_slip(pm, session):
     stale = pm.post(url, data={"csrf_token": csrf_token(html), "version": "1", "planned_start": "106/7/1",
                                "planned_finish": "107/6/30", "reason": "again"})
     assert stale.status_code == 409
+    forged = pm.post(url, data={"csrf_token": csrf_token(html), "version": "abc", "planned_start": "106/7/1",
+                                "planned_finish": "107/6/30", "reason": "again"})
+    assert forged.status_code == 400 and "Traceback" not in forged.get_data(as_text=True)
 
 
 def test_curve_lag_and_back_loaded_warning(pm, session):

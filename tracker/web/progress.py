@@ -158,9 +158,11 @@ def replan(milestone_id: int):
         form.version.data = milestone.version
         form.planned_start.data, form.planned_finish.data = milestone.planned_start_on, milestone.planned_finish_on
     elif form.validate_on_submit():
+        if not (form.version.data or "").isdigit():
+            abort(400, description="表單缺少里程碑版本，請重新整理頁面後再送出")
         try:
             progress.replan_milestone(session, milestone_id, form.planned_start.data, form.planned_finish.data,
-                                      form.reason.data, int(form.version.data or 0), g.user,
+                                      form.reason.data, int(form.version.data), g.user,
                                       who_of(g.user, request.remote_addr))
         except progress.ProgressRefused as exc:
             status = 400
