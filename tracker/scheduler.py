@@ -234,29 +234,33 @@ class _Stop(BaseException):
 
 def run_blocking(app: Flask) -> None:
     """Run the scheduler in the foreground until SIGINT or SIGTERM; SchedulerLocked when another one runs."""
-    lock = lock_for(app)
-    lock.acquire()
-    try:
-        scheduler = build_scheduler(app, BlockingScheduler)
-        log.info("tracker scheduler for %s (timezone %s)", lock.database, app.config["TIMEZONE"])
-        _log_table(app)
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            def _on_sigterm(signum, frame):  # noqa: ANN001
-                raise _Stop()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        def _on_sigterm(signum, frame):  # noqa: ANN001
+            raise _Stop()
 
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        # Before the lock is taken: a SIGTERM at any moment after it still releases the lock cleanly.
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    lock = lock_for(app)
+    scheduler = None
+    try:
+        lock.acquire()
         try:
+            scheduler = build_scheduler(app, BlockingScheduler)
+            log.info("tracker scheduler for %s (timezone %s)", lock.database, app.config["TIMEZONE"])
+            _log_table(app)
             scheduler.start()
         except (KeyboardInterrupt, _Stop):
             log.info("stopping the scheduler; waiting for running jobs")
         finally:
-            if scheduler.running:
+            if scheduler is not None and scheduler.running:
                 scheduler.shutdown(wait=True)
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            lock.release()
+    except _Stop:
+        log.info("stopped before the scheduler started")
     finally:
-        lock.release()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def start_background(app: Flask) -> BackgroundScheduler | None:
