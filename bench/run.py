@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import FIRST_YEAR_ROC, generate  # noqa: E402
 
-from tracker import create_app, db  # noqa: E402
+from tracker import create_app, db, migrate  # noqa: E402
 from tracker.models import Project, User  # noqa: E402
 from tracker.services import accounts, audit  # noqa: E402
 from tracker.services.scans import run_scans  # noqa: E402
@@ -79,6 +79,7 @@ def run(scale: float, url: str | None, runs: int) -> dict:
     engine = db.get_engine(app)
     if not sa.inspect(engine).has_table("projects"):
         generate(url, scale, echo=lambda *_: None)
+    migrate.upgrade(engine)  # a kept benchmark database follows the schema of the code being measured
     with db.new_session(app) as session:
         if session.scalar(sa.select(sa.func.count()).select_from(Project)) < 100:
             generate(url, scale, echo=lambda *_: None)

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g
 
+from tracker.services import datastamp  # noqa: F401  (every session then keeps the data stamp)
+
 #: How long a SQLite writer waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -502,3 +502,32 @@ class KpiActual(Base):
     entered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     entered_by: so.Mapped[User | None] = so.relationship()
+
+
+class DataStamp(Base):
+    """A value changed by every commit that changes what the pages show: caches are keyed by it.
+
+    One row (id 1). Every process (web workers, the scheduler, the CLI) changes it in the same
+    transaction as its write, so a cached page is never older than the data it was built from.
+    """
+
+    __tablename__ = "data_stamps"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+class ScanState(Base):
+    """What a scan last judged: its date and settings, and a fingerprint of each programme's inputs.
+
+    A later scan on the same date with the same settings re-judges only the programmes whose
+    fingerprint changed (incremental); a new date or new settings judge everything again.
+    """
+
+    __tablename__ = "scan_states"
+
+    scan: so.Mapped[str] = so.mapped_column(sa.String(24), primary_key=True)
+    #: The programme (or, for the execution scan, the project) the fingerprint covers; 0 holds the scan's own row.
+    project_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    #: For row 0: the as-of date and settings; for the others: a digest of the inputs.
+    fingerprint: so.Mapped[str] = so.mapped_column(sa.String(200))

@@ -15,7 +15,7 @@ from tracker.domain.slippage import (Light, MilestoneFacts, SlipThresholds, curv
                                      report_due, worst)
 from tracker.domain.progress import STATUS_LABELS
 from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, project_systems
-from tracker.services import audit
+from tracker.services import audit, datastamp
 from tracker.services.alerts import Finding, ScanResult, reconcile
 from tracker.services.progress import projects_due
 
@@ -181,18 +181,16 @@ class PortfolioLights:
     systems: dict[int, Light]
 
 
-_LIGHTS_CACHE: dict[tuple, PortfolioLights] = {}
+_LIGHTS = datastamp.StampedCache(size=16)
 
 
 def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipThresholds()) -> PortfolioLights:
-    """All lights of the portfolio on a date; recomputed only when milestones or projects change."""
-    stamp = session.execute(sa.select(sa.func.count(Milestone.id), sa.func.sum(Milestone.version),
-                                      sa.func.max(Milestone.id))).one()
-    project_stamp = session.execute(sa.select(sa.func.count(Project.id), sa.func.max(Project.updated_at))).one()
-    key = (str(session.get_bind().url), as_of, t, tuple(stamp), tuple(project_stamp))
-    cached = _LIGHTS_CACHE.get(key)
-    if cached is not None:
-        return cached
+    """All lights of the portfolio on a date; recomputed only when the data changes (the data stamp)."""
+    key = (str(session.get_bind().url), as_of, t)
+    return _LIGHTS.get_or_build(datastamp.current(session), key, lambda: _judge_portfolio(session, as_of, t))
+
+
+def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds) -> PortfolioLights:
     by_programme: dict[int, list[Light]] = defaultdict(list)
     for m in _milestone_facts(session):
         by_programme[m.programme_id].append(judge_milestone(_facts(m), as_of, m.is_very_large, t).light)
@@ -203,7 +201,4 @@ def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipT
     systems: dict[int, Light] = defaultdict(lambda: Light.NONE)
     for pid, system_id in session.execute(sa.select(project_systems.c.project_id, project_systems.c.system_id)):
         systems[system_id] = max(systems[system_id], programmes.get(pid, Light.NONE))
-    result = PortfolioLights(programmes, dict(work_plans), dict(systems))
-    _LIGHTS_CACHE.clear()
-    _LIGHTS_CACHE[key] = result
-    return result
+    return PortfolioLights(programmes, dict(work_plans), dict(systems))

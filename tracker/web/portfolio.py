@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from tracker import db
 from tracker.domain.roc import RocDateError, parse_date
@@ -12,12 +14,14 @@ from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
 from tracker.domain.access import Action, may
 from tracker.domain.errors import FieldError
-from tracker.services import audit, execution, portfolio, progress, slippage
+from tracker.services import audit, datastamp, execution, portfolio, progress, slippage
 from tracker.services import kpis as kpis_service
 from tracker.services.accounts import actor_of, who_of
 from tracker.web.security import may_edit
 
 bp = Blueprint("portfolio", __name__)
+#: The portfolio's body as rendered, per filter, page, date and language, valid for one data stamp.
+_BODIES = datastamp.StampedCache(size=256)
 
 
 def _as_of() -> date:
@@ -38,19 +42,29 @@ def _page_number() -> int:
 
 @bp.route("/")
 def index():
-    """The portfolio grouped by system and work plan, with filters and search."""
+    """The portfolio grouped by system and work plan, with filters and search.
+
+    The body is the same for every reader, so it is built once per data stamp and served from
+    the cache until someone changes the data (see services.datastamp).
+    """
     session = db.get_session()
-    systems = portfolio.list_systems(session)
-    try:
-        flt = portfolio.PortfolioFilter.from_args(request.args)
-        page = portfolio.portfolio_page(session, flt, _page_number(), current_app.config["PAGE_SIZE"])
-        error = None
-    except portfolio.FilterError as exc:
-        flt, page, error = portfolio.PortfolioFilter(), None, exc
     as_of = _as_of()
+    key = (str(session.get_bind().url), tuple(sorted(request.args.items(multi=True))), as_of, str(get_locale()))
+    try:
+        body = _BODIES.get_or_build(datastamp.current(session), key, lambda: _body(session, as_of))
+    except portfolio.FilterError as exc:
+        return render_template("portfolio.html", body=_body(session, as_of, exc)), 400
+    return render_template("portfolio.html", body=body)
+
+
+def _body(session, as_of: date, error: portfolio.FilterError | None = None) -> Markup:
+    """The portfolio's filters, count, grouped table and pager, as HTML (or the filter's error)."""
+    flt = portfolio.PortfolioFilter() if error else portfolio.PortfolioFilter.from_args(request.args)
+    page = None if error else portfolio.portfolio_page(session, flt, _page_number(), current_app.config["PAGE_SIZE"])
     lights = slippage.portfolio_lights(session, as_of, slippage.slip_thresholds_from(current_app.config))
-    return render_template("portfolio.html", page=page, flt=flt, systems=systems, categories=CATEGORIES,
-                           filter_error=error, lights=lights, as_of=as_of, no_light=Light.NONE), (400 if error else 200)
+    return Markup(render_template("_portfolio_body.html", page=page, flt=flt, systems=portfolio.list_systems(session),
+                                  categories=CATEGORIES, filter_error=error, lights=lights, as_of=as_of,
+                                  no_light=Light.NONE))
 
 
 @bp.route("/projects/<int:project_id>")
