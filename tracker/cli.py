@@ -187,15 +187,16 @@ def ledger_import_command(file: str) -> None:
 @main.command("scan")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Judge as of this date (default: today).")
+@click.option("--full", is_flag=True, help="Judge everything again, not only what changed since the last scan.")
 @with_appcontext
 @friendly_errors
-def scan_command(as_of) -> None:
+def scan_command(as_of, full: bool) -> None:
     """Run every scan once now, as the scheduler does."""
     from datetime import date as date_
 
     day = as_of.date() if as_of else date_.today()
     with db.new_session() as session:
-        results = run_scans(session, day, current_app.config, audit.CLI)
+        results = run_scans(session, day, current_app.config, audit.CLI, full)
         session.commit()
     for name, result in results.items():
         click.echo(f"{name} scan as of {day}: {result.summary()}")

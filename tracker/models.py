@@ -411,6 +411,8 @@ class Alert(Base):
     message: so.Mapped[str] = so.mapped_column(sa.Text)
     #: The figures behind the alert at the last scan.
     details: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
+    #: A digest of severity, message and details: a rescan compares it instead of reading every alert's details.
+    digest: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     #: The as-of date of the scan that last confirmed the condition.
     as_of: so.Mapped[date]
     is_synthetic: so.Mapped[bool] = so.mapped_column(default=False)

@@ -1,6 +1,7 @@
 """Alerts: scans open, update and resolve them; budget officers and managers acknowledge them."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,8 +13,8 @@ import sqlalchemy.orm as so
 from tracker.domain.access import Action, may, sees_all_projects
 from tracker.domain.execution import ExecutionThresholds, is_below_target, is_low_execution, round_rate
 from tracker.domain.roc import format_roc_month
-from tracker.models import ALERT_STATUSES, Alert, MonthEnd, Project, System, User, project_systems, utcnow
-from tracker.services import audit
+from tracker.models import ALERT_STATUSES, Alert, Budget, MonthEnd, Project, System, User, project_systems, utcnow
+from tracker.services import audit, scanstate
 from tracker.services.accounts import actor_of
 from tracker.services.execution import dataset, execution_report
 from tracker.domain.errors import FieldError
@@ -54,10 +55,15 @@ class ScanResult:
     opened: int = 0
     updated: int = 0
     resolved: int = 0
+    #: How many programmes (projects, for the execution scan) were judged; None when all were.
+    judged: int | None = None
 
     def summary(self) -> str:
         """One line for the CLI and the run log."""
-        return f"{self.opened} opened, {self.updated} updated, {self.resolved} resolved"
+        line = f"{self.opened} opened, {self.updated} updated, {self.resolved} resolved"
+        if self.judged is not None:
+            line += f" (incremental: {self.judged} changed since the last scan)"
+        return line
 
 
 def open_key(kind: str, project_id: int, milestone_id: int | None) -> str:
@@ -65,18 +71,27 @@ def open_key(kind: str, project_id: int, milestone_id: int | None) -> str:
     return f"{kind}:{project_id}:{milestone_id or 0}"
 
 
+def _digest(severity: str, message: str, details: dict, is_synthetic: bool) -> str:
+    """What a rescan compares to tell whether an alert changed."""
+    text = repr((severity, message, sorted(details.items()), is_synthetic))  # details hold str, int and None
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
+
+
 def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding], as_of: date,
-              is_synthetic: bool = False) -> ScanResult:
+              is_synthetic: bool = False, project_ids: sa.Select | list[int] | None = None) -> ScanResult:
     """Make the unresolved alerts of these kinds match the findings: open new, update changed, resolve the rest.
 
-    Reads plain columns and writes in bulk, and leaves an unchanged alert untouched, so a rescan of a
-    national portfolio costs little more than reading it.
+    Reads plain columns (a digest, not the details) and writes in bulk, and leaves an unchanged alert
+    untouched, so a rescan of a national portfolio costs little more than judging it. ``project_ids``
+    (ids, or a select of them) limits the reconciliation to the alerts of those projects, for a scan
+    that judged only them.
     """
     kinds = tuple(kinds)
     result = ScanResult()
-    unresolved = {row.open_key: row for row in session.execute(
-        sa.select(Alert.id, Alert.open_key, Alert.severity, Alert.message, Alert.details, Alert.is_synthetic)
-        .where(Alert.kind.in_(kinds), Alert.status != "resolved"))}
+    query = sa.select(Alert.id, Alert.open_key, Alert.digest).where(Alert.kind.in_(kinds), Alert.status != "resolved")
+    if project_ids is not None:
+        query = query.where(Alert.project_id.in_(project_ids))
+    unresolved = {row.open_key: row for row in session.execute(query)}
     now = utcnow()
     seen, new, changed = set(), [], []
     for finding in findings:
@@ -84,14 +99,17 @@ def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding]
         if key in seen:
             continue
         seen.add(key)
-        values = {"severity": finding.severity, "message": finding.message, "details": finding.details,
-                  "is_synthetic": is_synthetic}
+        digest = _digest(finding.severity, finding.message, finding.details, is_synthetic)
         row = unresolved.get(key)
+        if row is not None and row.digest == digest:
+            continue
+        values = {"severity": finding.severity, "message": finding.message, "details": finding.details,
+                  "is_synthetic": is_synthetic, "digest": digest}
         if row is None:
             new.append({"kind": finding.kind, "project_id": finding.project_id, "milestone_id": finding.milestone_id,
                         "open_key": key, "status": "open", "as_of": as_of, "opened_at": now, "updated_at": now,
                         **values})
-        elif (row.severity, row.message, row.details, row.is_synthetic) != tuple(values.values()):
+        else:
             changed.append({"id": row.id, "as_of": as_of, "updated_at": now, **values})
     gone = [row.id for key, row in unresolved.items() if key not in seen]
     if new:
@@ -103,7 +121,8 @@ def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding]
                         .values(status="resolved", resolved_at=now, open_key=None, as_of=as_of, updated_at=now)
                         .execution_options(synchronize_session=False))
     result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
-    session.expire_all()  # alerts loaded earlier in this session must not show what was just replaced
+    if new or changed or gone:
+        session.expire_all()  # alerts loaded earlier in this session must not show what was just replaced
     return result
 
 
@@ -120,19 +139,27 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal(1)):,}"
 
 
-def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds) -> tuple[list[Finding], bool]:
-    """Apply the execution rules to every project's capital figures as of the last month-end."""
+def _judged_month(session: so.Session, as_of: date) -> tuple[int, int | None, bool]:
+    """The (ROC year, month, synthetic?) the execution rules judge on a date: the latest month-end
+    figures available by the last month-end (a late report keeps the last judgement); month None
+    when that year has none."""
     year, month = month_end_before(as_of)
     year_roc = year - 1911
     synthetic = bool(dataset(session, year_roc))
-    # Judge on the latest month-end figures available by then (a late report keeps the last judgement).
     month = session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
         MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
         MonthEnd.month <= month))
+    return year_roc, month, synthetic
+
+
+def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds,
+                       project_ids: list[int] | None = None) -> tuple[list[Finding], bool]:
+    """Apply the execution rules to every project's (or some projects') capital figures as of the last month-end."""
+    year_roc, month, synthetic = _judged_month(session, as_of)
     if month is None:
         return [], synthetic  # no figures for that year: nothing can be judged, so nothing stays open
-    report = execution_report(session, year_roc, month, "project", "capital", t)
-    label = format_roc_month(date(year, month, 1)) + "底"
+    report = execution_report(session, year_roc, month, "project", "capital", t, project_ids=project_ids)
+    label = format_roc_month(date(year_roc + 1911, month, 1)) + "底"
     prefix = "【模擬資料】" if synthetic else ""
     findings = []
     for row in report.rows:
@@ -161,13 +188,53 @@ def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds)
     return findings, synthetic
 
 
+def _execution_fingerprints(session: so.Session, year_roc: int, month: int | None, synthetic: bool) -> dict[int, str]:
+    """Per project, a digest of the capital budget and month-end figures the execution rules read."""
+    parts: dict[int, list] = {}
+    if month is None:
+        return {}
+    queries = (
+        sa.select(Budget.project_id, sa.func.count(), sa.func.sum(Budget.original), sa.func.sum(Budget.supplementary),
+                  sa.func.sum(Budget.carried_over))
+        .where(Budget.year_roc == year_roc, Budget.kind == "capital", Budget.is_synthetic.is_(synthetic))
+        .group_by(Budget.project_id),
+        sa.select(MonthEnd.project_id, sa.func.count(), sa.func.sum(MonthEnd.month), sa.func.sum(MonthEnd.allocated),
+                  sa.func.sum(MonthEnd.paid), sa.func.sum(MonthEnd.payables), sa.func.sum(MonthEnd.savings))
+        .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
+               MonthEnd.month <= month)
+        .group_by(MonthEnd.project_id),
+    )
+    for number, query in enumerate(queries):
+        for project_id, *values in session.execute(query):
+            parts.setdefault(project_id, []).append((number, *(str(v) for v in values)))
+    return {project_id: scanstate.digest(*values) for project_id, values in parts.items()}
+
+
 def scan_execution(session: so.Session, as_of: date, thresholds: ExecutionThresholds = ExecutionThresholds(),
-                   who: audit.Who = audit.Who("scan")) -> ScanResult:
-    """Open, update and resolve the execution alerts as of a date (the caller commits)."""
-    findings, synthetic = execution_findings(session, as_of, thresholds)
-    result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic)
+                   who: audit.Who = audit.Who("scan"), full: bool = False) -> ScanResult:
+    """Open, update and resolve the execution alerts as of a date (the caller commits).
+
+    Incremental: after a scan that judged the same month's figures with the same thresholds, only
+    the projects whose budget or month-end figures changed since are judged again (``full``: all).
+    """
+    year_roc, month, synthetic = _judged_month(session, as_of)
+    settings = scanstate.digest(year_roc, month, synthetic, thresholds)
+    todo = scanstate.plan(session, "execution", settings,
+                          _execution_fingerprints(session, year_roc, month, synthetic), full)
+    if todo.is_full:
+        findings, synthetic = execution_findings(session, as_of, thresholds)
+        result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic)
+    elif todo.changed:
+        project_ids = sorted(todo.changed)
+        findings, synthetic = execution_findings(session, as_of, thresholds, project_ids)
+        result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic, project_ids=project_ids)
+        result.judged = len(project_ids)
+    else:
+        result = ScanResult(judged=0)
+    scanstate.save(session, "execution", todo)
     audit.record(session, who, "scan.execution", "alerts", None, {
-        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved})
+        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved,
+        "judged": "all" if result.judged is None else result.judged})
     return result
 
 

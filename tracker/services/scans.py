@@ -12,21 +12,26 @@ from tracker.services.execution import thresholds_from
 from tracker.services.slippage import scan_schedule, slip_thresholds_from
 
 
-def run_scan(name: str, session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan")) -> ScanResult:
-    """Run one scan ("schedule" or "execution") as of a date (the caller commits)."""
+def run_scan(name: str, session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan"),
+             full: bool = False) -> ScanResult:
+    """Run one scan ("schedule" or "execution") as of a date (the caller commits).
+
+    Both are incremental unless ``full``: see scan_schedule and scan_execution.
+    """
     if name == "schedule":
-        return scan_schedule(session, as_of, slip_thresholds_from(config), who)
+        return scan_schedule(session, as_of, slip_thresholds_from(config), who, full)
     if name == "execution":
-        return scan_execution(session, as_of, thresholds_from(config), who)
+        return scan_execution(session, as_of, thresholds_from(config), who, full)
     raise ValueError(f"unknown scan {name!r}")
 
 
 SCAN_NAMES = ("schedule", "execution")
 
 
-def run_scans(session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan")) -> dict[str, ScanResult]:
-    """Run every scan as of a date (the caller commits)."""
-    return {name: run_scan(name, session, as_of, config, who) for name in SCAN_NAMES}
+def run_scans(session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan"),
+              full: bool = False) -> dict[str, ScanResult]:
+    """Run every scan as of a date (the caller commits); ``full`` judges everything again."""
+    return {name: run_scan(name, session, as_of, config, who, full) for name in SCAN_NAMES}
 
 
 def rescan_after_import(session: so.Session, result, config, who: audit.Who) -> ScanResult | None:

@@ -15,9 +15,9 @@ from tracker.domain.slippage import (Light, MilestoneFacts, SlipThresholds, curv
                                      report_due, worst)
 from tracker.domain.progress import STATUS_LABELS
 from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, project_systems
-from tracker.services import audit, datastamp
+from tracker.services import audit, datastamp, scanstate
 from tracker.services.alerts import Finding, ScanResult, reconcile
-from tracker.services.progress import projects_due
+from tracker.services.progress import programme_ids_due
 
 SCHEDULE_KINDS = ("OVERDUE", "LAGGING", "FORECAST_SLIP", "NOT_REPORTED", "BACK_LOADED")
 SEVERITY = {"OVERDUE": "critical", "LAGGING": "critical", "FORECAST_SLIP": "warning", "NOT_REPORTED": "warning",
@@ -47,13 +47,17 @@ def _milestone_rows(session: so.Session, project_ids: list[int] | None = None):
 def _milestone_facts(session: so.Session, programme_ids: list[int] | None = None):
     """The columns the slip rules read, for every milestone (or those of some programmes), as plain rows.
 
-    Rows, not ORM objects: a scan of 50,000 milestones spends its time on the rules, not on building objects.
+    Rows, not ORM objects: a scan of 50,000 milestones spends its time on the rules, not on building
+    objects. Each row also answers to MilestoneFacts' names, so the rules take it as it is.
     """
     owner = sa.func.coalesce(Project.parent_id, Project.id)
     query = (sa.select(Milestone.id, Milestone.project_id, Milestone.name, Milestone.planned_start_on,
                        Milestone.planned_finish_on, Milestone.status, Milestone.percent_complete,
                        Milestone.actual_start_on, Milestone.actual_finish_on,
-                       owner.label("programme_id"), Project.is_very_large)
+                       owner.label("programme_id"), Project.is_very_large,
+                       # the same columns under MilestoneFacts' names: a row is judged as it comes
+                       Milestone.planned_start_on.label("planned_start"), Milestone.planned_finish_on.label("planned_finish"),
+                       Milestone.actual_start_on.label("actual_start"), Milestone.actual_finish_on.label("actual_finish"))
              .join(Project, Project.id == Milestone.project_id))
     if programme_ids is not None:
         query = query.where(owner.in_(programme_ids))
@@ -65,11 +69,12 @@ def _facts(m) -> MilestoneFacts:
                           m.actual_start_on, m.actual_finish_on)
 
 
-def _curves(session: so.Session, project_ids: list[int] | None) -> dict[int, list[tuple[date, Decimal]]]:
-    """Entered planned curves, per project: (month end, cumulative %) points."""
+def _curves(session: so.Session, programme_ids: list[int] | None) -> dict[int, list[tuple[date, Decimal]]]:
+    """Entered planned curves, per project (of some programmes, or all): (month end, cumulative %) points."""
     query = sa.select(PlannedCurve).order_by(PlannedCurve.project_id, PlannedCurve.year_roc, PlannedCurve.month)
-    if project_ids is not None:
-        query = query.where(PlannedCurve.project_id.in_(project_ids))
+    if programme_ids is not None:
+        query = query.join(Project, Project.id == PlannedCurve.project_id).where(
+            sa.func.coalesce(Project.parent_id, Project.id).in_(programme_ids))
     curves: dict[int, list] = defaultdict(list)
     for point in session.scalars(query):
         year = point.year_roc + 1911
@@ -106,24 +111,25 @@ def _message(kind: str, m: Milestone, verdict) -> str:
             f"晚於預定的 {format_roc_date(m.planned_finish_on)}")
 
 
-def schedule_findings(session: so.Session, as_of: date, t: SlipThresholds) -> list[Finding]:
-    """Every schedule condition in the portfolio on a date."""
+def schedule_findings(session: so.Session, as_of: date, t: SlipThresholds,
+                      programme_ids: list[int] | None = None) -> list[Finding]:
+    """Every schedule condition in the portfolio (or in some programmes) on a date."""
     findings: list[Finding] = []
     spans: dict[int, list[tuple[date, date]]] = defaultdict(list)
     open_programmes: set[int] = set()
     very_large: dict[int, bool] = {}
-    for m in _milestone_facts(session):
+    for m in _milestone_facts(session, programme_ids):
         programme_id, is_very_large = m.programme_id, m.is_very_large
         spans[programme_id].append((m.planned_start_on, m.planned_finish_on))
         very_large[programme_id] = very_large.get(programme_id, False) or is_very_large
         if m.status not in ("done", "cancelled"):
             open_programmes.add(programme_id)
-        verdict = judge_milestone(_facts(m), as_of, is_very_large, t)
+        verdict = judge_milestone(m, as_of, is_very_large, t)
         for kind in verdict.kinds:
             findings.append(Finding(kind, SEVERITY[kind], m.project_id, _message(kind, m, verdict), {
                 "planned_finish": m.planned_finish_on.isoformat(), "planned_percent": str(verdict.planned_percent),
                 "percent_complete": str(m.percent_complete), "lag_days": verdict.lag_days}, m.id))
-    entered = _curves(session, None)
+    entered = _curves(session, programme_ids)
     actual = _latest_actual(session, list(entered))
     for project_id, curve in entered.items():
         if project_id in actual and curve[0][0] <= as_of:
@@ -144,19 +150,63 @@ def schedule_findings(session: so.Session, as_of: date, t: SlipThresholds) -> li
     if due:
         year, month = due
         label = format_roc_month(date(year, month, 1))
-        for project in projects_due(session, year - 1911, month):
-            findings.append(Finding("NOT_REPORTED", "warning", project.id,
+        wanted = None if programme_ids is None else set(programme_ids)
+        for project_id in programme_ids_due(session, year - 1911, month):
+            if wanted is not None and project_id not in wanted:
+                continue
+            findings.append(Finding("NOT_REPORTED", "warning", project_id,
                                     f"{label}進度尚未填報（應於次月 {t.report_day} 日前填報）",
                                     {"year_roc": year - 1911, "month": month}))
     return findings
 
 
+def _fingerprints(session: so.Session) -> dict[int, str]:
+    """Per programme, a digest of everything the schedule rules read of it, from SQL aggregates.
+
+    Milestones (count, ids, versions: every update raises a milestone's version), the programme and
+    its sub-plans (ids, last change, very-large flags), entered curve points and progress reports.
+    """
+    owner = sa.func.coalesce(Project.parent_id, Project.id).label("programme_id")
+    parts: dict[int, list] = defaultdict(list)
+    queries = (
+        sa.select(owner, sa.func.count(Milestone.id), sa.func.sum(Milestone.id), sa.func.sum(Milestone.version))
+        .join(Project, Project.id == Milestone.project_id).group_by(owner),
+        sa.select(owner, sa.func.count(Project.id), sa.func.sum(Project.id), sa.func.max(Project.updated_at),
+                  sa.func.sum(sa.case((Project.is_very_large, 1), else_=0))).group_by(owner),
+        sa.select(owner, sa.func.count(PlannedCurve.project_id), sa.func.sum(PlannedCurve.planned_percent),
+                  sa.func.sum(PlannedCurve.year_roc * 12 + PlannedCurve.month))
+        .join(Project, Project.id == PlannedCurve.project_id).group_by(owner),
+        sa.select(owner, sa.func.count(ProgressReport.id), sa.func.max(ProgressReport.id))
+        .join(Project, Project.id == ProgressReport.project_id).group_by(owner),
+    )
+    for number, query in enumerate(queries):
+        for programme_id, *values in session.execute(query):
+            parts[programme_id].append((number, *(str(v) for v in values)))
+    return {programme_id: scanstate.digest(*values) for programme_id, values in parts.items()}
+
+
 def scan_schedule(session: so.Session, as_of: date, thresholds: SlipThresholds = SlipThresholds(),
-                  who: audit.Who = audit.Who("scan")) -> ScanResult:
-    """Open, update and resolve the schedule alerts as of a date (the caller commits)."""
-    result = reconcile(session, SCHEDULE_KINDS, schedule_findings(session, as_of, thresholds), as_of)
+                  who: audit.Who = audit.Who("scan"), full: bool = False) -> ScanResult:
+    """Open, update and resolve the schedule alerts as of a date (the caller commits).
+
+    Incremental: after a scan on the same date with the same thresholds, only the programmes whose
+    milestones, sub-plans, curves or reports changed since are judged again (``full`` judges all).
+    """
+    todo = scanstate.plan(session, "schedule", scanstate.digest(as_of, thresholds), _fingerprints(session), full)
+    if todo.is_full:
+        result = reconcile(session, SCHEDULE_KINDS, schedule_findings(session, as_of, thresholds), as_of)
+    elif todo.changed:
+        programme_ids = sorted(todo.changed)
+        owned = sa.select(Project.id).where(sa.func.coalesce(Project.parent_id, Project.id).in_(programme_ids))
+        result = reconcile(session, SCHEDULE_KINDS, schedule_findings(session, as_of, thresholds, programme_ids),
+                           as_of, project_ids=owned)
+        result.judged = len(programme_ids)
+    else:
+        result = ScanResult(judged=0)
+    scanstate.save(session, "schedule", todo)
     audit.record(session, who, "scan.schedule", "alerts", None, {
-        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved})
+        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved,
+        "judged": "all" if result.judged is None else result.judged})
     return result
 
 
@@ -166,7 +216,7 @@ def project_lights(session: so.Session, programme_ids: list[int], as_of: date,
     by_programme: dict[int, list[Light]] = defaultdict(list)
     by_milestone: dict[int, Light] = {}
     for m in _milestone_facts(session, programme_ids):
-        light = judge_milestone(_facts(m), as_of, m.is_very_large, t).light
+        light = judge_milestone(m, as_of, m.is_very_large, t).light
         by_milestone[m.id] = light
         by_programme[m.programme_id].append(light)
     return {pid: worst(by_programme.get(pid, [])) for pid in programme_ids}, by_milestone
@@ -193,7 +243,7 @@ def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipT
 def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds) -> PortfolioLights:
     by_programme: dict[int, list[Light]] = defaultdict(list)
     for m in _milestone_facts(session):
-        by_programme[m.programme_id].append(judge_milestone(_facts(m), as_of, m.is_very_large, t).light)
+        by_programme[m.programme_id].append(judge_milestone(m, as_of, m.is_very_large, t).light)
     programmes = {pid: worst(lights) for pid, lights in by_programme.items()}
     work_plans: dict[int, Light] = defaultdict(lambda: Light.NONE)
     for pid, work_plan_id in session.execute(sa.select(Project.id, Project.work_plan_id).where(Project.parent_id.is_(None))):
