@@ -397,12 +397,17 @@ class Alert(Base):
         sa.CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
         sa.Index("ix_alerts_status_kind", "status", "kind"),
         sa.Index("ix_alerts_project", "project_id"),
+        # the alerts page, worst first: read in index order, only the unresolved
+        sa.Index("ix_alerts_unresolved_order", "severity_rank", "opened_at", "id",
+                 sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'")),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     #: LOW_EXECUTION, BELOW_TARGET (budget); OVERDUE, LAGGING, … (schedule)
     kind: so.Mapped[str] = so.mapped_column(sa.String(24))
     severity: so.Mapped[str] = so.mapped_column(sa.String(12))
+    #: 2 critical, 1 warning, 0 info: the alerts page lists the highest first
+    severity_rank: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=0)
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open")
     project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     milestone_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("milestones.id", ondelete="CASCADE"))

@@ -30,6 +30,8 @@ KIND_LABELS = {
     "BACK_LOADED": "進度後段集中",
 }
 SEVERITIES = ("critical", "warning", "info")
+#: Stored beside the severity: higher is worse, so "worst first" reads an index backwards.
+SEVERITY_RANKS = {"critical": 2, "warning": 1, "info": 0}
 
 
 class AlertError(FieldError):
@@ -103,8 +105,8 @@ def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding]
         row = unresolved.get(key)
         if row is not None and row.digest == digest:
             continue
-        values = {"severity": finding.severity, "message": finding.message, "details": finding.details,
-                  "is_synthetic": is_synthetic, "digest": digest}
+        values = {"severity": finding.severity, "severity_rank": SEVERITY_RANKS[finding.severity],
+                  "message": finding.message, "details": finding.details, "is_synthetic": is_synthetic, "digest": digest}
         if row is None:
             new.append({"kind": finding.kind, "project_id": finding.project_id, "milestone_id": finding.milestone_id,
                         "open_key": key, "status": "open", "as_of": as_of, "opened_at": now, "updated_at": now,
@@ -260,9 +262,8 @@ def list_alerts(session: so.Session, user: User | None, status: str | None = Non
         query = query.where(Alert.kind == kind)
     query = _visible(query, user)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    severity_order = sa.case({s: i for i, s in enumerate(SEVERITIES)}, value=Alert.severity, else_=9)
     alerts = list(session.scalars(
-        query.order_by(severity_order, Alert.opened_at.desc(), Alert.id.desc())
+        query.order_by(Alert.severity_rank.desc(), Alert.opened_at.desc(), Alert.id.desc())
         .limit(page_size).offset((max(1, page) - 1) * page_size)
         .options(so.joinedload(Alert.project).selectinload(Project.systems), so.joinedload(Alert.acknowledged_by))
     ).unique())

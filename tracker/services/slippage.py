@@ -61,7 +61,8 @@ def _milestone_facts(session: so.Session, programme_ids: list[int] | None = None
              .join(Project, Project.id == Milestone.project_id))
     if programme_ids is not None:
         query = query.where(owner.in_(programme_ids))
-    return session.execute(query).all()
+    # streamed in batches: judging a national portfolio never holds every milestone's row at once
+    return session.execute(query.execution_options(yield_per=10_000))
 
 
 def _facts(m) -> MilestoneFacts:

@@ -111,14 +111,20 @@ def _export(report: execution.ExecutionReport, rows, fmt: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+#: Alerts per page: a national portfolio can hold tens of thousands unresolved.
+ALERTS_PAGE_SIZE = 100
+
+
 @bp.route("/alerts")
 def alerts():
     """Alerts the user may see, worst first, with acknowledgement forms."""
     session = db.get_session()
     status = request.args.get("status") or None
     kind = request.args.get("kind") or None
+    page_text = request.args.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and int(page_text) >= 1 else 1
     try:
-        items, total = alert_service.list_alerts(session, g.user, status, kind)
+        items, total = alert_service.list_alerts(session, g.user, status, kind, page, ALERTS_PAGE_SIZE)
     except alert_service.AlertError as exc:
         abort(400, description=exc.message)
     actor = actor_of(g.user)
@@ -127,7 +133,8 @@ def alerts():
         return may(actor, Action.ACKNOWLEDGE_ALERT, [s.code for s in alert.project.systems])
 
     return render_template("alerts.html", alerts=items, total=total, status=status, kind=kind,
-                           kinds=alert_service.KIND_LABELS, may_acknowledge=may_acknowledge)
+                           kinds=alert_service.KIND_LABELS, may_acknowledge=may_acknowledge,
+                           page=page, pages=max(1, -(-total // ALERTS_PAGE_SIZE)))
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
