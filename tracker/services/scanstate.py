@@ -2,14 +2,16 @@
 
 A scan stores one row with its date and settings (project 0) and one fingerprint per programme (or
 project) of everything its rules read. The next scan computes the fingerprints again, in SQL
-aggregates that cost a fraction of judging, and re-judges only those that differ. A new date or new
-settings (thresholds) change every judgement, so they mean a full scan.
+aggregates that cost a fraction of judging, and re-judges only those that differ. A new date, new
+settings (thresholds) or new rules (the code that judges) change every judgement, so they mean a
+full scan.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -25,6 +27,18 @@ MAX_INCREMENTAL = 1000
 def digest(*parts: object) -> str:
     """A short fingerprint of some values."""
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
+
+
+def _rules_digest() -> str:
+    """A fingerprint of the code that judges: new rules (an upgrade, a fix) mean a full scan."""
+    package = Path(__file__).resolve().parent.parent
+    sources = ("domain/slippage.py", "domain/execution.py", "domain/progress.py", "services/slippage.py",
+               "services/alerts.py", "services/execution.py")
+    return hashlib.sha1(b"".join((package / name).read_bytes() for name in sources)).hexdigest()
+
+
+#: The rules in force in this process.
+RULES = _rules_digest()
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ def plan(session: so.Session, scan: str, settings: str, prints: Mapping[int, str
     """Compare the fingerprints with the last scan's: judge everything, or only what changed."""
     previous = dict(session.execute(sa.select(ScanState.project_id, ScanState.fingerprint)
                                     .where(ScanState.scan == scan)).all())
+    settings = digest(RULES, settings)
     if full or previous.pop(SETTINGS_ROW, None) != settings:
         return Plan(settings, dict(prints), None)
     changed = frozenset(pid for pid in previous.keys() | prints.keys() if previous.get(pid) != prints.get(pid))
