@@ -365,6 +365,8 @@ class MonthEnd(Base):
         sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
         sa.CheckConstraint("allocated >= 0 AND paid >= 0 AND payables >= 0 AND savings >= 0", name="amounts"),
         sa.Index("ix_month_end_year_kind_month", "year_roc", "kind", "is_synthetic", "month"),
+        #: Each project's latest month of a year in one pass (execution report, PostgreSQL).
+        sa.Index("ix_month_end_year_kind_project", "year_roc", "kind", "is_synthetic", "project_id", "month"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

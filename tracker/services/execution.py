@@ -79,23 +79,58 @@ def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool)
         MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic)))
 
 
-def _latest_row(year_roc: int, kind: str, synthetic: bool, month: int, name: str):
-    """A project's month-end row as of a month (its latest at or before it): the alias and its join condition.
+# Aliases built once: building them costs more than the rest of the statement.
+_BUDGET = Budget.__table__.alias("budget")
+_NOW, _THEN = MonthEnd.__table__.alias("now"), MonthEnd.__table__.alias("then")
+_NOW_OTHER, _THEN_OTHER = MonthEnd.__table__.alias("now_other"), MonthEnd.__table__.alias("then_other")
+_EARLIER_SYSTEM = project_systems.alias("earlier_system")
 
-    The latest month is a correlated MAX that the unique (project, year, kind, month) index answers
-    for each project, so the cost grows with the projects shown, not with the rows stored.
+
+def _join_month_ends(query: sa.Select, dialect: str, year_roc: int, kind: str, synthetic: bool, month: int,
+                     earlier_month: int):
+    """Join each project's month-end rows as of a month and as of an earlier month (its latest at or before each).
+
+    Returns the query, the two row aliases and a condition that the project has a row by the month.
+    The rows are the same either way; only the access path differs, as each engine is fastest.
     """
-    row = so.aliased(MonthEnd, name=name)
-    other = so.aliased(MonthEnd, name=f"{name}_other")
-    latest_month = (
-        sa.select(sa.func.max(other.month))
-        .where(other.project_id == Project.id, other.year_roc == year_roc, other.kind == kind,
-               other.is_synthetic.is_(synthetic), other.month <= month)
-        .scalar_subquery()
-    )
-    join = sa.and_(row.project_id == Project.id, row.year_roc == year_roc, row.kind == kind,
-                   row.is_synthetic.is_(synthetic), row.month == latest_month)
-    return row, join
+    now, then = _NOW, _THEN
+    if dialect == "postgresql":
+        # Hash joins over the year's rows: the latest months of every project in one pass of the
+        # (year, kind, project, month) index, then the rows at those months. (Given the lookup by
+        # id below, PostgreSQL would hash the whole table instead.)
+        latest = (
+            sa.select(MonthEnd.project_id, sa.func.max(MonthEnd.month).label("month"),
+                      sa.func.max(sa.case((MonthEnd.month <= earlier_month, MonthEnd.month))).label("earlier"))
+            .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic),
+                   MonthEnd.month <= month)
+            .group_by(MonthEnd.project_id)
+            .subquery("latest")
+        )
+
+        def row_at(row, latest_month, upto: int):
+            # ``month <= upto`` adds nothing but lets the scan skip the later months.
+            return sa.and_(row.c.project_id == Project.id, row.c.year_roc == year_roc, row.c.kind == kind,
+                           row.c.is_synthetic.is_(synthetic), row.c.month == latest_month, row.c.month <= upto)
+
+        query = (query.outerjoin(latest, latest.c.project_id == Project.id)
+                 .outerjoin(now, row_at(now, latest.c.month, month))
+                 .outerjoin(then, row_at(then, latest.c.earlier, earlier_month)))
+        return query, now, then, latest.c.project_id.is_not(None)
+
+    # Elsewhere (SQLite) one step back along the unique (project, year, kind, month) index for each
+    # project finds the row's id. The range on the key, which every project meets, walks projects
+    # in id order so those steps read the index and the rows in order; otherwise SQLite scans a
+    # narrower index of projects in work-plan order and the same lookups cost a third more.
+    def latest_id(upto: int, other):
+        return (sa.select(other.c.id)
+                .where(other.c.project_id == Project.id, other.c.year_roc == year_roc, other.c.kind == kind,
+                       other.c.is_synthetic.is_(synthetic), other.c.month <= upto)
+                .order_by(other.c.month.desc()).limit(1).scalar_subquery())
+
+    query = (query.outerjoin(now, now.c.id == latest_id(month, _NOW_OTHER))
+             .outerjoin(then, then.c.id == latest_id(earlier_month, _THEN_OTHER))
+             .where(Project.id > 0))
+    return query, now, then, now.c.id.is_not(None)
 
 
 def _group(by: str):
@@ -110,6 +145,10 @@ def _group(by: str):
         order = sa.case({c: i for i, c in enumerate(CATEGORIES)}, value=Project.category)
         return sa.literal(None), Project.category, sa.func.min(order)
     return sa.literal(None), sa.literal(MINISTRY), sa.literal(0)
+
+
+#: The by-system column that marks a project's first system, where it counts in the ministry total.
+_COUNTED = "counted_in_total"
 
 
 def execution_report(session: so.Session, year_roc: int, month: int | None = None, by: str = "project",
@@ -128,40 +167,32 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         raise ExecutionQueryError("as_of", "月份須為 1 至 12")
     earlier_month = max(0, (month or 0) - FORECAST_WINDOW_MONTHS)
 
-    budget_filter = (Budget.year_roc == year_roc, Budget.kind == kind, Budget.is_synthetic.is_(synthetic))
-    month_filter = (MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic))
-    involved = sa.union(
-        sa.select(Budget.project_id).where(*budget_filter),
-        sa.select(MonthEnd.project_id).where(*month_filter, MonthEnd.month <= (month or 0)),
-    ).subquery("involved")
-    budget = so.aliased(Budget, name="budget")
-    now, now_join = _latest_row(year_roc, kind, synthetic, month or 0, "now")
-    then, then_join = _latest_row(year_roc, kind, synthetic, earlier_month, "then")
-
     key_id, key_label, key_order = _group(by)
+    budget = _BUDGET
+    # The projects involved: those with a budget or a month-end row by the month, each once (a
+    # project has one budget and one row as of each month, so these joins never repeat it).
+    query = sa.select(key_id.label("key_id"), key_label.label("key"), key_order.label("ord")).select_from(
+        Project).outerjoin(budget, sa.and_(budget.c.project_id == Project.id, budget.c.year_roc == year_roc,
+                                           budget.c.kind == kind, budget.c.is_synthetic.is_(synthetic)))
+    query, now, then, has_row = _join_month_ends(query, session.get_bind().dialect.name, year_roc, kind, synthetic,
+                                                 month or 0, earlier_month)
     zero = sa.literal(0)
-
-    def total_of(column):
-        return sa.func.coalesce(sa.func.sum(column), zero)
-
-    query = (
-        sa.select(
-            key_id.label("key_id"), key_label.label("key"), key_order.label("ord"),
-            total_of(budget.original), total_of(budget.supplementary), total_of(budget.carried_over),
-            total_of(now.allocated), total_of(now.paid), total_of(now.payables), total_of(now.savings),
-            total_of(then.allocated), total_of(then.paid), total_of(then.payables), total_of(then.savings),
-        )
-        .select_from(involved)
-        .join(Project, Project.id == involved.c.project_id)
-        .outerjoin(budget, sa.and_(budget.project_id == Project.id, budget.year_roc == year_roc,
-                                   budget.kind == kind, budget.is_synthetic.is_(synthetic)))
-        .outerjoin(now, now_join)
-        .outerjoin(then, then_join)
-    )
+    query = query.add_columns(*(
+        sa.func.coalesce(sa.func.sum(column), zero)
+        for column in (budget.c.original, budget.c.supplementary, budget.c.carried_over,
+                       now.c.allocated, now.c.paid, now.c.payables, now.c.savings,
+                       then.c.allocated, then.c.paid, then.c.payables, then.c.savings)
+    )).where(sa.or_(budget.c.id.is_not(None), has_row))
     if by == "work_plan":
         query = query.join(WorkPlan, WorkPlan.id == Project.work_plan_id)
     if by == "system":
-        query = query.join(project_systems, project_systems.c.project_id == Project.id).join(
+        # A joint project counts in each of its systems but once in the ministry total: the groups
+        # are split by whether this is the project's first system (or it has none), and the total
+        # is the sum of the first-system groups, all from this one pass.
+        counted = ~sa.exists().where(_EARLIER_SYSTEM.c.project_id == Project.id,
+                                     _EARLIER_SYSTEM.c.system_id < project_systems.c.system_id)
+        query = query.add_columns(counted.label(_COUNTED)).outerjoin(
+            project_systems, project_systems.c.project_id == Project.id).outerjoin(
             System, System.id == project_systems.c.system_id)
     if system:
         system_id = session.scalar(sa.select(System.id).where(sa.or_(System.code == system, System.name == system)))
@@ -175,27 +206,36 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         query = query.where(Project.category == category)
     if project_ids is not None:
         query = query.where(Project.id.in_(project_ids))
-    if by != "ministry":
-        query = query.group_by(key_id, key_label) if by != "category" else query.group_by(key_label)
+    if by == "category":
+        query = query.group_by(key_label)
+    elif by == "system":
+        query = query.group_by(key_id, key_label, sa.text(_COUNTED))
+    elif by != "ministry":
+        query = query.group_by(key_id, key_label)
 
-    rows = []
+    sums: dict = {}  # (id, label) -> figures now and earlier, in the order of the level
     grand, grand_earlier = Figures(), Figures()
-    for result in session.execute(query.order_by(sa.text("ord"))).all():
+    for result in session.execute(query.order_by(sa.text("ord"), sa.text("key_id"))).all():
         (kid, label, _order, original, supplementary, carried, allocated, paid, payables, savings,
-         allocated_then, paid_then, payables_then, savings_then) = result
+         allocated_then, paid_then, payables_then, savings_then, *counted_in_total) = result
         figures = Figures(available=_d(original) + _d(supplementary) + _d(carried), allocated=_d(allocated),
                           paid=_d(paid), payables=_d(payables), savings=_d(savings))
         earlier = Figures(allocated=_d(allocated_then), paid=_d(paid_then), payables=_d(payables_then),
                           savings=_d(savings_then))
         if by == "ministry" and figures == Figures():
             continue  # no figures at all: no row rather than a row of zeros
-        grand, grand_earlier = grand + figures, grand_earlier + earlier
-        rows.append(_row(label, kid, figures, earlier, month, earlier_month, thresholds))
-    if by != "system":
-        total = _row(MINISTRY, None, grand, grand_earlier, month, earlier_month, thresholds) if rows else None
-    else:  # a joint project counts in each of its systems: the total comes from the ministry level
-        total = execution_report(session, year_roc, month, "ministry", kind, thresholds, system, category,
-                                 project_ids).total
+        if by != "system" or counted_in_total[0]:
+            grand, grand_earlier = grand + figures, grand_earlier + earlier
+        if by == "system" and kid is None:
+            continue  # projects in no system count in the total only
+        if (kid, label) in sums:  # a system's other part: its joint projects that count elsewhere
+            figures, earlier = sums[kid, label][0] + figures, sums[kid, label][1] + earlier
+        sums[kid, label] = figures, earlier
+    rows = [_row(label, kid, figures, earlier, month, earlier_month, thresholds)
+            for (kid, label), (figures, earlier) in sums.items()]
+    # By system the total is the ministry's, which has a row only when there are figures at all.
+    has_total = grand != Figures() if by == "system" else bool(rows)
+    total = _row(MINISTRY, None, grand, grand_earlier, month, earlier_month, thresholds) if has_total else None
     return ExecutionReport(year_roc, month, kind, by, synthetic, rows, total)
 
 
