@@ -6,12 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import matplotlib as mpl
+import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+from matplotlib.lines import TICKDOWN, TICKUP, Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
 from tracker.charts import fonts, output
@@ -27,6 +31,9 @@ AS_OF_COLOR = "#c62828"
 #: Opacity of the part of a bar that is a forecast or a plan rather than what happened.
 FORECAST_ALPHA = 0.38
 HEADER_BANDS = {"system": "#dde3ea", "work_plan": "#f1f3f6"}
+GRID_COLOR = "#cfd8dc"
+GRID_WIDTH = 0.6
+YEAR_TICK_LENGTH = 3.0  #: points, at each 1 January, above and below the bars
 
 # Layout, in inches and points: the figure grows with the rows, the text stays the same size.
 FIG_WIDTH = 13.0
@@ -125,14 +132,134 @@ def _bars(row: GanttRow, as_of: date) -> list[DrawnBar]:
     return bars
 
 
+#: How many years past the last planned date the axis runs for forecasts: a slow project's forecast
+#: can lie centuries ahead, and an axis of 300 years would leave every bar a sliver.
+FORECAST_YEARS_SHOWN = 3
+
+
 def _span(data: GanttData) -> tuple[date, date]:
-    """1 January of the first year any row (or the as-of date) touches, to 31 December of the last."""
+    """1 January of the first year any row (or the as-of date) touches, to 31 December of the last.
+
+    Forecasts extend the axis by at most FORECAST_YEARS_SHOWN years past the last planned date; a
+    bar that runs on beyond is cut at the edge and marked with an arrow.
+    """
     days = [data.as_of]
+    forecasts = []
     for row in data.rows:
-        days += [d for d in (row.baseline_start_on, row.baseline_finish_on, row.current_start_on,
-                             row.current_finish_on) if d is not None]
+        days += [d for d in (row.baseline_start_on, row.baseline_finish_on, row.current_start_on) if d is not None]
         days += [m.planned_finish_on for m in row.milestones]
-    return date(min(days).year, 1, 1), date(max(days).year, 12, 31)
+        if row.current_finish_on is not None:
+            forecasts.append(row.current_finish_on)
+    plan_end = max(days)
+    last = min(max([plan_end, *forecasts]), date(plan_end.year + FORECAST_YEARS_SHOWN, 12, 31))
+    return date(min(days).year, 1, 1), date(last.year, 12, 31)
+
+
+class _Texts(Artist):
+    """Many one-line texts of one style, drawn by a single Text moved from one to the next.
+
+    Each comes out as a Text of its own would (the same layout, element and link): ``draw`` takes
+    the steps Text.draw takes for a plain one-line text, and hands any other to Text.draw itself.
+    A chart of 200 rows and a few hundred years spares a Text object and a graphics context per label.
+    """
+
+    def __init__(self, prototype: Text, items: list[tuple[float, float, str, float, str, str | None]]):
+        super().__init__()
+        self.set_zorder(prototype.get_zorder())
+        self._prototype = prototype
+        self.items = items  #: (x, y, text, font size, colour, link) in the prototype's coordinates
+
+    def set_figure(self, fig):
+        """Place the prototype on the figure too."""
+        super().set_figure(fig)
+        self._prototype.set_figure(fig)
+
+    def draw(self, renderer):
+        """Draw every text, in order."""
+        if not self.get_visible():
+            return
+        text = self._prototype
+        text._renderer = renderer  # as Text.draw does
+        plain = not (text.get_usetex() or text.get_path_effects() or text.get_bbox_patch())
+        transform, angle = text.get_transform(), text.get_rotation()
+        flip, canvas_height = renderer.flipy(), renderer.get_canvas_width_height()[1]
+        gc = renderer.new_gc()
+        gc.set_antialiased(text._antialiased)
+        gc.set_snap(text.get_snap())
+        text._set_gc_clip(gc)
+        size = color = url = None
+        for x, y, content, item_size, item_color, item_url in self.items:
+            text.set_position((x, y))
+            text.set_text(content)
+            if (item_size, item_color, item_url) != (size, color, url):  # most items share them
+                size, color, url = item_size, item_color, item_url
+                text.set_fontsize(size)
+                text.set_color(color)
+                text.set_url(url)
+                rgba = to_rgba(color)
+            if not content:
+                continue
+            lines = text._get_layout(renderer)[1] if plain and "\n" not in content else ()
+            # one line of plain text, laid out as (line, metrics, offset) as matplotlib 3.11 does; else Text.draw
+            if len(lines) != 1 or len(lines[0]) != 3 or text._preprocess_math(content)[1]:
+                text.draw(renderer)
+                continue
+            (line, _, (dx, dy)), = lines
+            renderer.open_group("text", text.get_gid())
+            posx, posy = transform.transform((x, y))
+            gc.set_foreground(rgba, isRGBA=True)
+            gc.set_alpha(text.get_alpha())
+            gc.set_url(url)
+            posy += dy
+            renderer.draw_text(gc, posx + dx, canvas_height - posy if flip else posy, line, text.get_fontproperties(),
+                               angle, ismath=False, mtext=text)
+            renderer.close_group("text")
+        gc.restore()
+        self.stale = False
+
+
+class _YearAxis(Artist):
+    """The x axis as drawn: a grid line and a tick at each 1 January, the ROC years below and above the bars.
+
+    The lines and labels matplotlib's axis would draw for the locators set on it, as a few artists
+    instead of a Tick (three lines and two texts) per year: forecasts that run decades past the plan
+    give the axis hundreds of years, and a Tick costs about a millisecond to build and draw.
+    """
+
+    def __init__(self, ax: Axes, boundaries: list[float], middles: list[float], labels: list[str]):
+        super().__init__()
+        self.set_zorder(0.5)  # under the bars, where ax.set_axisbelow(True) puts an axis
+        rc = mpl.rcParams
+        color = rc["xtick.color"]
+        self.grid = LineCollection([[(x, 0), (x, 1)] for x in boundaries], colors=GRID_COLOR, linewidths=GRID_WIDTH,
+                                   linestyles=rc["grid.linestyle"], capstyle=rc["lines.solid_capstyle"],
+                                   joinstyle=rc["lines.solid_joinstyle"], antialiaseds=rc["lines.antialiased"],
+                                   transform=ax.get_xaxis_transform(which="grid"))
+        self.grid.set_clip_path(ax.patch)
+        self.ticks = [Line2D(boundaries, [y] * len(boundaries), transform=ax.get_xaxis_transform(which=which),
+                             linestyle="none", marker=marker, markersize=YEAR_TICK_LENGTH,
+                             markeredgewidth=rc["xtick.major.width"], color=color, markeredgecolor=color)
+                      for y, which, marker in ((0, "tick1", TICKDOWN), (1, "tick2", TICKUP))]
+        label_color = color if rc["xtick.labelcolor"] == "inherit" else rc["xtick.labelcolor"]
+        pad = rc["xtick.minor.pad"]  # the labels sit on ticks of length 0: the pad alone
+        self.labels = []
+        for y, (transform, va, ha) in ((0, ax.get_xaxis_text1_transform(pad)), (1, ax.get_xaxis_text2_transform(pad))):
+            self.labels.append(_Texts(Text(0, 0, "", transform=transform, va=va, ha=ha),
+                                      [(x, y, label, LABEL_SIZE, label_color, None) for x, label in zip(middles, labels)]))
+
+    def set_figure(self, fig):
+        """Place the parts on the figure too."""
+        super().set_figure(fig)
+        for part in (self.grid, *self.ticks, *self.labels):
+            part.set_figure(fig)
+
+    def draw(self, renderer):
+        """The grid lines, the ticks, then the labels below and above."""
+        if not self.get_visible():
+            return
+        for part in (self.grid, *self.ticks, *self.labels):
+            part.draw(renderer)
+        self.stale = False
 
 
 def draw(data: GanttData, project_url: Callable[[int], str] = default_project_url) -> GanttFigure:
@@ -148,25 +275,28 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
     bottom, top = BOTTOM / height, 1 - TOP / height
     chart_left = (LABEL_WIDTH + 0.15) / FIG_WIDTH
     ax = fig.add_axes((chart_left, bottom, 1 - chart_left - RIGHT_PAD / FIG_WIDTH, top - bottom))
-    labels = fig.add_axes((0.1 / FIG_WIDTH, bottom, LABEL_WIDTH / FIG_WIDTH, top - bottom), sharey=ax)
+    labels = fig.add_axes((0.1 / FIG_WIDTH, bottom, LABEL_WIDTH / FIG_WIDTH, top - bottom))
     labels.set_axis_off()
     labels.set_xlim(0, 1)
-    ax.set_ylim(n - 0.5, -0.5)  # row 0 at the top
+    for axes in (ax, labels):  # the same rows side by side (set on both rather than shared: nothing pans)
+        axes.set_ylim(n - 0.5, -0.5)  # row 0 at the top
     ax.set_yticks([])
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
 
     first_day, last_day = _span(data)
     x0, x1 = _x(first_day), _x(last_day) + 1
-    year_ticks = _year_axis(ax, first_day, last_day)
+    year_ticks, year_lines = _year_axis(ax, first_day, last_day)
     if not data.rows:
         ax.text(0.5, 0.5, tr("沒有符合條件的計畫"), transform=ax.transAxes, ha="center", va="center", fontsize=10)
 
     label_width_pt = LABEL_WIDTH * 72
+    row_labels = []
     band_verts, band_colors = [], []
     base_verts, base_urls = [], []
     now_verts, now_colors, now_urls = [], [], []
     diamonds_x, diamonds_y, diamonds_c, diamonds_urls = [], [], [], []
+    arrows_y, arrows_c = [], []  #: bars that run on past the right edge
     drawn: list[DrawnRow] = []
     for y, row in enumerate(data.rows):
         url = project_url(row.project_id) if row.project_id is not None else None
@@ -178,10 +308,7 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
             band_colors.append(HEADER_BANDS[row.kind])
             if row.light == Light.RED:  # a group holding a late project says so beside its name
                 text = truncate(tr("%(label)s（含落後）", label=row.label), (label_width_pt - indent - 4) / size)
-        label = labels.text(indent / label_width_pt, y, text, ha="left", va="center", fontsize=size,
-                            color="#263238" if row.is_group else "#37474f", clip_on=False)
-        if url:
-            label.set_url(url)
+        row_labels.append((indent / label_width_pt, y, text, size, "#263238" if row.is_group else "#37474f", url))
         bars = _bars(row, data.as_of) if not row.is_group else []
         for bar in bars:
             left, right = _x(bar.start_on), _x(bar.finish_on) + 1
@@ -189,6 +316,10 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
                 base_verts.append([(left, y - 0.36), (right, y - 0.36), (right, y - 0.06), (left, y - 0.06)])
                 base_urls.append(url)
             else:
+                if right > x1:  # cut at the edge (a smaller drawing, too), an arrow says it goes on
+                    right = x1
+                    arrows_y.append(y + 0.17)
+                    arrows_c.append(bar.color)
                 now_verts.append([(left, y - 0.02), (right, y - 0.02), (right, y + 0.36), (left, y + 0.36)])
                 now_colors.append(to_rgba(bar.color, bar.alpha))
                 now_urls.append(url)
@@ -200,6 +331,8 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
         drawn.append(DrawnRow(y, row.kind, text, url, row.light, tuple(bars),
                               tuple(m.planned_finish_on for m in row.milestones)))
 
+    labels.add_artist(_Texts(Text(0, 0, "", ha="left", va="center", clip_on=False, transform=labels.transData),
+                             row_labels))
     if band_verts:  # header bands across the label column and the chart
         labels.add_collection(PolyCollection(band_verts, facecolors=band_colors, linewidths=0, zorder=0.5))
         ax.add_collection(PolyCollection([[(x0 + (x1 - x0) * vx, vy) for vx, vy in verts] for verts in band_verts],
@@ -213,14 +346,20 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
         current.set_urls(now_urls)
         ax.add_collection(current)
     if diamonds_x:
-        marks = ax.scatter(diamonds_x, diamonds_y, marker="D", s=14, c=diamonds_c, edgecolors="#263238",
-                           linewidths=0.5, zorder=4)
+        # arrays: a list is checked item by item for masked values
+        marks = ax.scatter(np.asarray(diamonds_x), np.asarray(diamonds_y), marker="D", s=14, c=diamonds_c,
+                           edgecolors="#263238", linewidths=0.5, zorder=4)
         marks.set_urls(diamonds_urls)
+    if arrows_y:
+        ax.scatter([x1] * len(arrows_y), arrows_y, marker=">", s=22, c=arrows_c, edgecolors="none", zorder=4,
+                   clip_on=False)
     as_of_x = _x(data.as_of) + 1  # the end of the as-of day
     ax.axvline(as_of_x, color=AS_OF_COLOR, linestyle="--", linewidth=1.0, zorder=5)
     ax.annotate(tr("評核基準日 %(day)s", day=format_roc_date(data.as_of)), xy=(as_of_x, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(0, 15), textcoords="offset points", ha="center", va="bottom", fontsize=LABEL_SIZE,
                 color=AS_OF_COLOR, annotation_clip=False)
+    ax.add_artist(_YearAxis(ax, year_lines, [_x(middle) for _, middle in year_ticks],
+                            [label for label, _ in year_ticks]))  # after the bands: drawn over them, as an axis is
 
     fig.text(0.1 / FIG_WIDTH, 1 - 0.12 / height, data.title, ha="left", va="top", fontsize=12, color="#102a43")
     fig.text(0.1 / FIG_WIDTH, 1 - 0.42 / height, data.subtitle, ha="left", va="top", fontsize=LABEL_SIZE,
@@ -230,20 +369,24 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
     return GanttFigure(fig, drawn, first_day, last_day, year_ticks)
 
 
-def _year_axis(ax: Axes, first_day: date, last_day: date) -> list[tuple[str, date]]:
-    """ROC years along the x axis, above and below the bars: a line at each 1 January, the year's name mid-year."""
+def _year_axis(ax: Axes, first_day: date, last_day: date) -> tuple[list[tuple[str, date]], list[float]]:
+    """ROC years along the x axis, above and below the bars: a line at each 1 January, the year's name mid-year.
+
+    The axis keeps its locators and labels (what ``ax.get_xticklabels(minor=True)`` reads), and
+    :class:`_YearAxis` draws them; returns the labels with their days and the lines' positions.
+    """
     ax.set_xlim(_x(first_day), _x(last_day) + 1)
     years = range(first_day.year, last_day.year + 1)
     year_ticks = [(str(to_roc_year(y)), date(y, 7, 1)) for y in years]
-    ax.xaxis.set_major_locator(FixedLocator([_x(date(y, 1, 1)) for y in years] + [_x(last_day) + 1]))
+    lines = [_x(date(y, 1, 1)) for y in years] + [_x(last_day) + 1]
+    ax.xaxis.set_major_locator(FixedLocator(lines))
     ax.xaxis.set_major_formatter(NullFormatter())
     ax.xaxis.set_minor_locator(FixedLocator([_x(d) for _, d in year_ticks]))
     ax.xaxis.set_minor_formatter(FixedFormatter([label for label, _ in year_ticks]))
     ax.tick_params(axis="x", which="minor", length=0, labelsize=LABEL_SIZE, labeltop=True, labelbottom=True)
-    ax.tick_params(axis="x", which="major", length=3, top=True, bottom=True)
-    ax.grid(axis="x", which="major", color="#cfd8dc", linewidth=0.6)
-    ax.set_axisbelow(True)
-    return year_ticks
+    ax.tick_params(axis="x", which="major", length=YEAR_TICK_LENGTH, top=True, bottom=True)
+    ax.xaxis.set_visible(False)  # drawn by _YearAxis
+    return year_ticks, lines
 
 
 def _legend() -> list:

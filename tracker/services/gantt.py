@@ -12,10 +12,16 @@ from tracker.charts.data import GanttData, GanttRow, MilestoneMark
 from tracker.charts.labels import tr
 from tracker.domain.phase import Phase
 from tracker.domain.roc import format_roc_date, from_roc_year
-from tracker.domain.slippage import Light, SlipThresholds, Verdict, judge_milestone, worst
+from tracker.domain.slippage import (
+    Light,
+    MilestoneFacts,
+    SlipThresholds,
+    Verdict,
+    judge_milestone,
+    worst,
+)
 from tracker.models import Milestone, Project, System, WorkPlan, project_systems
 from tracker.services.portfolio import FilterError, PortfolioFilter, project_conditions
-from tracker.services.slippage import _facts, _milestone_rows
 
 __all__ = ["FilterError", "GanttFilter", "gantt_data", "project_label"]
 
@@ -60,13 +66,32 @@ def project_label(project: Project) -> str:
     return f"{prefix}{project.name}{phase}"
 
 
+def _milestone_rows(session: so.Session, programme_ids: list[int]) -> list[sa.Row]:
+    """The columns a row and the slip rules read, for the milestones of some programmes and their sub-plans.
+
+    Plain rows, not ORM objects: a screenful of programmes has thousands of milestones, and building
+    (and garbage-collecting) an object for each cost more than judging them.
+    """
+    owner = sa.func.coalesce(Project.parent_id, Project.id)
+    return session.execute(
+        sa.select(Milestone.project_id, Milestone.seq, Milestone.name, Milestone.status, Milestone.percent_complete,
+                  Milestone.planned_start_on, Milestone.planned_finish_on,
+                  Milestone.baseline_start_on, Milestone.baseline_finish_on,
+                  Milestone.actual_start_on, Milestone.actual_finish_on,
+                  owner.label("programme_id"), Project.is_very_large)
+        .join(Project, Project.id == Milestone.project_id)
+        # not owner IN (...): an expression no index serves; these two each use one
+        .where(sa.or_(Project.id.in_(programme_ids), Project.parent_id.in_(programme_ids)))
+    ).all()
+
+
 def _year_span(project: Project) -> tuple[date, date]:
     """1 January of the first ROC year to 31 December of the last."""
     return date(from_roc_year(project.first_year_roc), 1, 1), date(from_roc_year(project.last_year_roc), 12, 31)
 
 
-def _row(kind: str, project: Project, system_code: str, judged: list[tuple[Milestone, Verdict]],
-         own: list[tuple[Milestone, Verdict]], as_of: date) -> GanttRow:
+def _row(kind: str, project: Project, system_code: str, judged: list[tuple[sa.Row, Verdict]],
+         own: list[tuple[sa.Row, Verdict]], as_of: date) -> GanttRow:
     """A project or sub-plan row from its milestones (``judged``: its own and, for a programme, its sub-plans')."""
     light = worst(v.light for _, v in judged)
     marks = tuple(MilestoneMark(m.planned_finish_on, v.light, m.name) for m, v in own)
@@ -113,17 +138,19 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     listed = session.execute(query).all()
     programme_ids = list(dict.fromkeys(project.id for project, _, _ in listed))
     sub_plans: dict[int, list[Project]] = defaultdict(list)
-    judged: dict[int, list[tuple[Milestone, Verdict]]] = defaultdict(list)  #: by project or sub-plan
-    by_programme: dict[int, list[tuple[Milestone, Verdict]]] = defaultdict(list)  #: with its sub-plans'
+    judged: dict[int, list[tuple[sa.Row, Verdict]]] = defaultdict(list)  #: by project or sub-plan
+    by_programme: dict[int, list[tuple[sa.Row, Verdict]]] = defaultdict(list)  #: with its sub-plans'
     if programme_ids:
         for sub in session.scalars(sa.select(Project).where(Project.parent_id.in_(programme_ids))
                                    .order_by(Project.parent_id, Project.seq, Project.id)):
             if flt.year is None or sub.first_year_roc <= flt.year <= sub.last_year_roc:
                 sub_plans[sub.parent_id].append(sub)
-        for m, programme_id, is_very_large in _milestone_rows(session, programme_ids):
-            item = (m, judge_milestone(_facts(m), as_of, is_very_large, thresholds))
+        for m in _milestone_rows(session, programme_ids):
+            facts = MilestoneFacts(m.planned_start_on, m.planned_finish_on, m.status, m.percent_complete,
+                                   m.actual_start_on, m.actual_finish_on)
+            item = (m, judge_milestone(facts, as_of, m.is_very_large, thresholds))
             judged[m.project_id].append(item)
-            by_programme[programme_id].append(item)
+            by_programme[m.programme_id].append(item)
     for items in judged.values():
         items.sort(key=lambda item: item[0].seq)
 
