@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
@@ -64,7 +64,6 @@ class Verdict:
     lag_points: Decimal | None = None
     lag_days: int | None = None
     forecast_finish: date | None = None
-    details: dict = field(default_factory=dict)
 
 
 def planned_percent(start: date, finish: date, as_of: date) -> Decimal:
@@ -97,12 +96,17 @@ def lag_warning(points: Decimal, is_very_large: bool, t: SlipThresholds) -> bool
     return points >= limit / 2
 
 
+#: The verdicts that need no arithmetic, made once (a scan judges tens of thousands of milestones).
+_DONE, _CANCELLED = Verdict(Light.GREEN), Verdict(Light.NONE)
+_NOT_YET = Verdict(Light.NONE, planned_percent=Decimal(0))
+
+
 def judge_milestone(m: MilestoneFacts, as_of: date, is_very_large: bool, t: SlipThresholds) -> Verdict:
     """OVERDUE, LAGGING and FORECAST_SLIP for one milestone, and its light."""
     if m.status in CLOSED:
-        return Verdict(Light.GREEN if m.status == "done" else Light.NONE)
+        return _DONE if m.status == "done" else _CANCELLED
     if as_of < m.planned_start and m.status == "not_started":
-        return Verdict(Light.NONE, planned_percent=Decimal(0))
+        return _NOT_YET
     kinds: list[str] = []
     planned = planned_percent(m.planned_start, m.planned_finish, as_of)
     actual = Decimal(m.percent_complete or 0)

@@ -75,7 +75,8 @@ def open_key(kind: str, project_id: int, milestone_id: int | None) -> str:
 
 def _digest(severity: str, message: str, details: dict, is_synthetic: bool) -> str:
     """What a rescan compares to tell whether an alert changed."""
-    text = repr((severity, message, sorted(details.items()), is_synthetic))  # details hold str, int and None
+    # details hold str, int and None, their keys in the order the rule writes them (always the same)
+    text = f"{severity}\x1e{is_synthetic}\x1e{message}\x1e{details!r}"
     return hashlib.blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
 
 
@@ -93,7 +94,7 @@ def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding]
     query = sa.select(Alert.id, Alert.open_key, Alert.digest).where(Alert.kind.in_(kinds), Alert.status != "resolved")
     if project_ids is not None:
         query = query.where(Alert.project_id.in_(project_ids))
-    unresolved = {row.open_key: row for row in session.execute(query)}
+    unresolved = {row.open_key: row for row in session.connection().execute(query).all()}  # Core rows: no ORM per row
     now = utcnow()
     seen, new, changed = set(), [], []
     for finding in findings:
@@ -195,19 +196,22 @@ def _execution_fingerprints(session: so.Session, year_roc: int, month: int | Non
     parts: dict[int, list] = {}
     if month is None:
         return {}
+    def total(column):  # whole NT$ as stored: a fingerprint needs no Decimal
+        return sa.func.sum(sa.type_coerce(column, sa.BigInteger))
+
     queries = (
-        sa.select(Budget.project_id, sa.func.count(), sa.func.sum(Budget.original), sa.func.sum(Budget.supplementary),
-                  sa.func.sum(Budget.carried_over))
+        sa.select(Budget.project_id, sa.func.count(), total(Budget.original), total(Budget.supplementary),
+                  total(Budget.carried_over))
         .where(Budget.year_roc == year_roc, Budget.kind == "capital", Budget.is_synthetic.is_(synthetic))
         .group_by(Budget.project_id),
-        sa.select(MonthEnd.project_id, sa.func.count(), sa.func.sum(MonthEnd.month), sa.func.sum(MonthEnd.allocated),
-                  sa.func.sum(MonthEnd.paid), sa.func.sum(MonthEnd.payables), sa.func.sum(MonthEnd.savings))
+        sa.select(MonthEnd.project_id, sa.func.count(), sa.func.sum(MonthEnd.month), total(MonthEnd.allocated),
+                  total(MonthEnd.paid), total(MonthEnd.payables), total(MonthEnd.savings))
         .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
                MonthEnd.month <= month)
         .group_by(MonthEnd.project_id),
     )
     for number, query in enumerate(queries):
-        for project_id, *values in session.execute(query):
+        for project_id, *values in session.connection().execute(query):
             parts.setdefault(project_id, []).append((number, *(str(v) for v in values)))
     return {project_id: scanstate.digest(*values) for project_id, values in parts.items()}
 

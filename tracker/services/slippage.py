@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.domain.roc import format_roc_date, format_roc_month, month_end
-from tracker.domain.slippage import (Light, MilestoneFacts, SlipThresholds, curve_at, curve_from_milestones,
+from tracker.domain.slippage import (Light, SlipThresholds, curve_at, curve_from_milestones,
                                      days_behind_on_curve, is_back_loaded, judge_milestone, judge_project_curve,
                                      report_due, worst)
 from tracker.domain.progress import STATUS_LABELS
@@ -33,15 +33,9 @@ def slip_thresholds_from(config) -> SlipThresholds:
     )
 
 
-def _milestone_rows(session: so.Session, project_ids: list[int] | None = None):
-    """(milestone, owning programme id, is_very_large) for every milestone, or those of some programmes."""
-    owner = sa.func.coalesce(Project.parent_id, Project.id)
-    query = (sa.select(Milestone, owner.label("programme_id"), Project.is_very_large)
-             .join(Project, Project.id == Milestone.project_id)
-             .execution_options(populate_existing=True))  # judge what is stored now, not what the session saw
-    if project_ids is not None:
-        query = query.where(owner.in_(project_ids))
-    return session.execute(query).all()
+def _owned_by(programme_ids: list[int]):
+    """Projects that are these programmes or their sub-plans (two indexed conditions, not COALESCE(...) IN)."""
+    return sa.or_(Project.id.in_(programme_ids), Project.parent_id.in_(programme_ids))
 
 
 def _milestone_facts(session: so.Session, programme_ids: list[int] | None = None):
@@ -60,14 +54,10 @@ def _milestone_facts(session: so.Session, programme_ids: list[int] | None = None
                        Milestone.actual_start_on.label("actual_start"), Milestone.actual_finish_on.label("actual_finish"))
              .join(Project, Project.id == Milestone.project_id))
     if programme_ids is not None:
-        query = query.where(owner.in_(programme_ids))
-    # streamed in batches: judging a national portfolio never holds every milestone's row at once
-    return session.execute(query.execution_options(yield_per=10_000))
-
-
-def _facts(m) -> MilestoneFacts:
-    return MilestoneFacts(m.planned_start_on, m.planned_finish_on, m.status, m.percent_complete,
-                          m.actual_start_on, m.actual_finish_on)
+        query = query.where(_owned_by(programme_ids))
+    # Core rows (no ORM bookkeeping per row), streamed in batches: judging a national portfolio never
+    # holds every milestone's row at once
+    return session.connection().execute(query.execution_options(yield_per=10_000))
 
 
 def _curves(session: so.Session, programme_ids: list[int] | None) -> dict[int, list[tuple[date, Decimal]]]:
@@ -75,7 +65,7 @@ def _curves(session: so.Session, programme_ids: list[int] | None) -> dict[int, l
     query = sa.select(PlannedCurve).order_by(PlannedCurve.project_id, PlannedCurve.year_roc, PlannedCurve.month)
     if programme_ids is not None:
         query = query.join(Project, Project.id == PlannedCurve.project_id).where(
-            sa.func.coalesce(Project.parent_id, Project.id).in_(programme_ids))
+            _owned_by(programme_ids))
     curves: dict[int, list] = defaultdict(list)
     for point in session.scalars(query):
         year = point.year_roc + 1911
@@ -181,7 +171,7 @@ def _fingerprints(session: so.Session) -> dict[int, str]:
         .join(Project, Project.id == ProgressReport.project_id).group_by(owner),
     )
     for number, query in enumerate(queries):
-        for programme_id, *values in session.execute(query):
+        for programme_id, *values in session.connection().execute(query):
             parts[programme_id].append((number, *(str(v) for v in values)))
     return {programme_id: scanstate.digest(*values) for programme_id, values in parts.items()}
 
@@ -198,7 +188,7 @@ def scan_schedule(session: so.Session, as_of: date, thresholds: SlipThresholds =
         result = reconcile(session, SCHEDULE_KINDS, schedule_findings(session, as_of, thresholds), as_of)
     elif todo.changed:
         programme_ids = sorted(todo.changed)
-        owned = sa.select(Project.id).where(sa.func.coalesce(Project.parent_id, Project.id).in_(programme_ids))
+        owned = sa.select(Project.id).where(_owned_by(programme_ids))
         result = reconcile(session, SCHEDULE_KINDS, schedule_findings(session, as_of, thresholds, programme_ids),
                            as_of, project_ids=owned)
         result.judged = len(programme_ids)
