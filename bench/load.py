@@ -85,6 +85,7 @@ def _python_load(port: int, path: str, cookie: str, seconds: float, clients: int
 def _wrk(port: int, path: str, cookie: str, seconds: int, clients: int) -> dict:
     out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}",
                           f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 60).stdout
+    print(out, file=sys.stderr)  # wrk's own report, for the record
     def latency(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
         if not m:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import sqlalchemy as sa
 
 from tracker import db
 from tracker.models import Milestone, Project
-from tracker.services import datastamp
+from tracker.services import datastamp, slippage
 
 from conftest import YILAN, project_id
 
@@ -97,3 +98,28 @@ def test_cache_keeps_a_value_for_one_stamp_and_a_bounded_number_of_keys():
     cache.get_or_build(2, "c", build("c"))  # the least recently used key ("a") goes
     assert cache.get_or_build(2, "a", build("a2 rebuilt")) == "a2 rebuilt"
     assert built == ["a1", "a2", "uncommitted", "b", "c", "a2 rebuilt"]
+
+
+def test_lights_after_a_change_judge_only_what_changed_and_match_a_full_judgement(seeded, monkeypatch):
+    as_of = date(2018, 6, 30)
+    with db.new_session(seeded) as s:
+        slippage.portfolio_lights(s, as_of)  # judged once: every programme
+        m = s.scalars(sa.select(Milestone).where(Milestone.status != "done").order_by(Milestone.id)).first()
+        m.status, m.percent_complete = "done", 100
+        m.actual_start_on, m.actual_finish_on = m.planned_start_on, m.planned_finish_on
+        s.commit()
+        owner = s.get(Project, m.project_id).parent_id or m.project_id
+        judged = []
+        original = slippage.judge_milestone
+
+        def counting(facts, *args):
+            judged.append(facts.programme_id)
+            return original(facts, *args)
+
+        monkeypatch.setattr(slippage, "judge_milestone", counting)
+        after = slippage.portfolio_lights(s, as_of)
+        assert judged and set(judged) == {owner}  # only the changed programme's milestones were judged again
+        monkeypatch.setattr(slippage, "judge_milestone", original)
+        slippage._JUDGED.clear()
+        slippage._LIGHTS.clear()
+        assert after == slippage.portfolio_lights(s, as_of)  # the same lights as judging everything afresh

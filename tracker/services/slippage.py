@@ -1,7 +1,8 @@
 """The schedule scan and the lights pages show: rows from SQL, rules from the domain."""
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -223,19 +224,44 @@ class PortfolioLights:
 
 
 _LIGHTS = datastamp.StampedCache(size=16)
+#: Per database, date and thresholds: the programme lights last judged and the fingerprints they were
+#: judged on, so that after a change only the programmes that changed are judged again.
+_JUDGED: OrderedDict[tuple, tuple[dict[int, str], dict[int, Light]]] = OrderedDict()
+_JUDGED_SIZE = 8
+_JUDGED_LOCK = threading.Lock()
 
 
 def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipThresholds()) -> PortfolioLights:
-    """All lights of the portfolio on a date; recomputed only when the data changes (the data stamp)."""
+    """All lights of the portfolio on a date; recomputed only when the data changes (the data stamp),
+    and then only for the programmes whose milestones or projects changed."""
     key = (str(session.get_bind().url), as_of, t)
-    return _LIGHTS.get_or_build(datastamp.current(session), key, lambda: _judge_portfolio(session, as_of, t))
+    stamp = datastamp.current(session)
+    return _LIGHTS.get_or_build(stamp, key, lambda: _judge_portfolio(session, as_of, t, key, keep=stamp is not None))
 
 
-def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds) -> PortfolioLights:
+def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds, key: tuple, keep: bool) -> PortfolioLights:
+    prints = _fingerprints(session)
+    previous = _JUDGED.get(key)
+    changed = None
+    if previous is not None:
+        changed = {pid for pid in prints.keys() | previous[0].keys() if prints.get(pid) != previous[0].get(pid)}
+        if len(changed) > scanstate.MAX_INCREMENTAL:
+            changed = None
     by_programme: dict[int, list[Light]] = defaultdict(list)
-    for m in _milestone_facts(session):
+    for m in _milestone_facts(session, None if changed is None else sorted(changed)):
         by_programme[m.programme_id].append(judge_milestone(m, as_of, m.is_very_large, t).light)
-    programmes = {pid: worst(lights) for pid, lights in by_programme.items()}
+    judged = {pid: worst(lights) for pid, lights in by_programme.items()}
+    if changed is None:
+        programmes = judged
+    else:
+        programmes = {pid: light for pid, light in previous[1].items() if pid not in changed}
+        programmes.update(judged)
+    if keep:  # judged on committed data: the next change starts from here
+        with _JUDGED_LOCK:
+            _JUDGED[key] = (prints, programmes)
+            _JUDGED.move_to_end(key)
+            while len(_JUDGED) > _JUDGED_SIZE:
+                _JUDGED.popitem(last=False)
     work_plans: dict[int, Light] = defaultdict(lambda: Light.NONE)
     for pid, work_plan_id in session.execute(sa.select(Project.id, Project.work_plan_id).where(Project.parent_id.is_(None))):
         work_plans[work_plan_id] = max(work_plans[work_plan_id], programmes.get(pid, Light.NONE))
