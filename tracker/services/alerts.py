@@ -193,9 +193,9 @@ def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds,
 
 def _execution_fingerprints(session: so.Session, year_roc: int, month: int | None, synthetic: bool) -> dict[int, str]:
     """Per project, a digest of the capital budget and month-end figures the execution rules read."""
-    parts: dict[int, list] = {}
     if month is None:
         return {}
+
     def total(column):  # whole NT$ as stored: a fingerprint needs no Decimal
         return sa.func.sum(sa.type_coerce(column, sa.BigInteger))
 
@@ -210,10 +210,7 @@ def _execution_fingerprints(session: so.Session, year_roc: int, month: int | Non
                MonthEnd.month <= month)
         .group_by(MonthEnd.project_id),
     )
-    for number, query in enumerate(queries):
-        for project_id, *values in session.connection().execute(query):
-            parts.setdefault(project_id, []).append((number, *(str(v) for v in values)))
-    return {project_id: scanstate.digest(*values) for project_id, values in parts.items()}
+    return scanstate.fingerprints(session, queries)
 
 
 def scan_execution(session: so.Session, as_of: date, thresholds: ExecutionThresholds = ExecutionThresholds(),

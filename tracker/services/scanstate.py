@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -27,6 +28,21 @@ MAX_INCREMENTAL = 1000
 def digest(*parts: object) -> str:
     """A short fingerprint of some values."""
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()
+
+
+def fingerprints(session: so.Session, queries: Iterable[sa.Select]) -> dict[int, str]:
+    """Per id (each query's first column), a digest of the other columns of every query's rows.
+
+    Hashed as the rows stream in: a national portfolio's fingerprints never hold its rows at once.
+    """
+    hashes: dict[int, Any] = {}
+    for number, query in enumerate(queries):
+        for key, *values in session.connection().execute(query.execution_options(yield_per=10_000)):
+            running = hashes.get(key)
+            if running is None:
+                running = hashes[key] = hashlib.sha1()
+            running.update(f"{number}:{values!r};".encode("utf-8"))
+    return {key: running.hexdigest() for key, running in hashes.items()}
 
 
 def _rules_digest() -> str:

@@ -159,7 +159,6 @@ def _fingerprints(session: so.Session) -> dict[int, str]:
     its sub-plans (ids, last change, very-large flags), entered curve points and progress reports.
     """
     owner = sa.func.coalesce(Project.parent_id, Project.id).label("programme_id")
-    parts: dict[int, list] = defaultdict(list)
     queries = (
         sa.select(owner, sa.func.count(Milestone.id), sa.func.sum(Milestone.id), sa.func.sum(Milestone.version))
         .join(Project, Project.id == Milestone.project_id).group_by(owner),
@@ -171,10 +170,7 @@ def _fingerprints(session: so.Session) -> dict[int, str]:
         sa.select(owner, sa.func.count(ProgressReport.id), sa.func.max(ProgressReport.id))
         .join(Project, Project.id == ProgressReport.project_id).group_by(owner),
     )
-    for number, query in enumerate(queries):
-        for programme_id, *values in session.connection().execute(query):
-            parts[programme_id].append((number, *(str(v) for v in values)))
-    return {programme_id: scanstate.digest(*values) for programme_id, values in parts.items()}
+    return scanstate.fingerprints(session, queries)
 
 
 def scan_schedule(session: so.Session, as_of: date, thresholds: SlipThresholds = SlipThresholds(),
