@@ -133,7 +133,11 @@ def schedule_findings(session: so.Session, as_of: date, t: SlipThresholds,
                     f"預定進度 {planned:.2f}%，實際 {actual[project_id].normalize():f}%，落後 {verdict.lag_points:.2f} 個百分點"
                     f"（約 {verdict.lag_days} 天）"), {"planned_percent": str(planned), "actual_percent": str(actual[project_id])}))
     for project_id in open_programmes:
-        curve = entered.get(project_id) or curve_from_milestones(spans[project_id])
+        curve = entered.get(project_id)
+        if not curve:
+            if as_of >= max(finish for _, finish in spans[project_id]):
+                continue  # the plan has run its course: nothing is left to be back-loaded (and no curve to build)
+            curve = curve_from_milestones(spans[project_id])
         if curve and as_of < curve[-1][0] and is_back_loaded(curve, t):
             findings.append(Finding("BACK_LOADED", "info", project_id, (
                 f"預定進度集中於計畫後段：最後 {t.back_loaded_tail * 100:.0f}% 期間排定了 {t.back_loaded_share * 100:.0f}% 以上的進度，"
