@@ -42,9 +42,23 @@ def _batched(session, table, rows):
         session.execute(sa.insert(table), rows[start:start + BATCH])
 
 
+def has_synthetic_portfolio(url: str) -> bool:
+    """Whether the database already holds a generated portfolio."""
+    engine = db.make_engine(url)
+    try:
+        if not sa.inspect(engine).has_table("work_plans"):
+            return False
+        with engine.connect() as connection:
+            return connection.scalar(sa.select(WorkPlan.id).where(WorkPlan.name.like("合成工作計畫%")).limit(1)) is not None
+    finally:
+        engine.dispose()
+
+
 def generate(url: str, scale: float, rng_seed: int = 7, echo=print) -> dict:
     """Create the schema, load the 106 plan, then add the synthetic portfolio; return the counts."""
     started = time.perf_counter()
+    if has_synthetic_portfolio(url):
+        raise SystemExit(f"{url} already holds a synthetic portfolio: generate into an empty database")
     engine = db.make_engine(url)
     migrate.upgrade(engine)
     rng = random.Random(rng_seed)

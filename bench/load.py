@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generate import generate  # noqa: E402
+from generate import generate, has_synthetic_portfolio  # noqa: E402
 
 
 def _free_port() -> int:
@@ -113,8 +113,8 @@ def main() -> None:
         path = ROOT / "bench" / ".data" / f"bench-{args.scale:g}.db"
         path.parent.mkdir(exist_ok=True)
         url = f"sqlite:///{path}"
-        if not path.exists():
-            generate(url, args.scale, echo=lambda *_: None)
+    if not has_synthetic_portfolio(url):
+        generate(url, args.scale, echo=lambda *_: None)
     from tracker import db, migrate
 
     migrate.upgrade(db.make_engine(url))  # a kept benchmark database follows the schema of the code being measured

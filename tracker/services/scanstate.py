@@ -71,6 +71,13 @@ class Plan:
         return self.changed is None
 
 
+def changed_ids(previous: Mapping[int, str], prints: Mapping[int, str]) -> frozenset[int] | None:
+    """The ids whose fingerprint differs (new, changed or gone); None when so many changed that
+    judging everything again is the quicker way."""
+    changed = frozenset(pid for pid in previous.keys() | prints.keys() if previous.get(pid) != prints.get(pid))
+    return None if len(changed) > MAX_INCREMENTAL else changed
+
+
 def plan(session: so.Session, scan: str, settings: str, prints: Mapping[int, str], full: bool = False) -> Plan:
     """Compare the fingerprints with the last scan's: judge everything, or only what changed."""
     previous = dict(session.execute(sa.select(ScanState.project_id, ScanState.fingerprint)
@@ -78,8 +85,7 @@ def plan(session: so.Session, scan: str, settings: str, prints: Mapping[int, str
     settings = digest(RULES, settings)
     if full or previous.pop(SETTINGS_ROW, None) != settings:
         return Plan(settings, dict(prints), None)
-    changed = frozenset(pid for pid in previous.keys() | prints.keys() if previous.get(pid) != prints.get(pid))
-    return Plan(settings, dict(prints), None if len(changed) > MAX_INCREMENTAL else changed)
+    return Plan(settings, dict(prints), changed_ids(previous, prints))
 
 
 def save(session: so.Session, scan: str, done: Plan) -> None:

@@ -242,11 +242,7 @@ def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipT
 def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds, key: tuple, keep: bool) -> PortfolioLights:
     prints = _fingerprints(session)
     previous = _JUDGED.get(key)
-    changed = None
-    if previous is not None:
-        changed = {pid for pid in prints.keys() | previous[0].keys() if prints.get(pid) != previous[0].get(pid)}
-        if len(changed) > scanstate.MAX_INCREMENTAL:
-            changed = None
+    changed = None if previous is None else scanstate.changed_ids(previous[0], prints)
     by_programme: dict[int, list[Light]] = defaultdict(list)
     for m in _milestone_facts(session, None if changed is None else sorted(changed)):
         by_programme[m.programme_id].append(judge_milestone(m, as_of, m.is_very_large, t).light)
