@@ -239,6 +239,10 @@ class User(Base):
     session_epoch: so.Mapped[int] = so.mapped_column(default=1)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_login_at: so.Mapped[datetime | None]
+    #: When an admin disabled the account (is_active is then false).
+    disabled_at: so.Mapped[datetime | None]
+    #: Failed logins before this moment no longer slow this account (an admin's unlock).
+    login_unlocked_at: so.Mapped[datetime | None]
 
     system: so.Mapped[System | None] = so.relationship(lazy="joined")
 
@@ -254,6 +258,10 @@ class ApiToken(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_used_at: so.Mapped[datetime | None]
     revoked_at: so.Mapped[datetime | None]
+    #: The token stops working at this moment (API_TOKEN_LIFETIME_DAYS after it was issued).
+    expires_at: so.Mapped[datetime | None]
+    #: What the token is for, as its owner described it (optional).
+    label: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     user: so.Mapped[User] = so.relationship(lazy="joined")
 
@@ -265,6 +273,7 @@ class LoginAttempt(Base):
     __table_args__ = (
         sa.Index("ix_login_attempts_username_at", "username", "at"),
         sa.Index("ix_login_attempts_remote_addr_at", "remote_addr", "at"),
+        sa.Index("ix_login_attempts_user_at", "user_id", "at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -272,13 +281,32 @@ class LoginAttempt(Base):
     remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64))
     at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     succeeded: so.Mapped[bool]
+    #: The account the name belongs to; None for a name no account has (such failures never count
+    #: against the client's address, so guessing names cannot slow real users).
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so a logout or an admin's action ends it everywhere."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: SHA-256 of the random session id held in the (signed) cookie.
+    sid_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    #: Set at logout (or when an admin ends the user's sessions); the cookie is worthless from then on.
+    ended_at: so.Mapped[datetime | None]
+    remote_addr: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
 class AuditEntry(Base):
     """Who did what, when: one row for every write and every login."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    __table_args__ = (sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),
+                      sa.Index("ix_audit_log_user_at", "user_id", "at"))
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
@@ -489,8 +517,13 @@ class JobRun(Base):
     job_id: so.Mapped[str] = so.mapped_column(sa.String(64))
     started_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     finished_at: so.Mapped[datetime | None]
-    #: running, succeeded or failed
+    #: running, succeeded, failed, or interrupted (its process died before it finished)
     status: so.Mapped[str] = so.mapped_column(sa.String(12), default="running")
+    #: Who started the run: scheduler, cli, or the admin's name (「立即執行」).
+    started_by: so.Mapped[str] = so.mapped_column(sa.String(64), default="scheduler")
+    #: The process that ran it, so a run left running by a dead process can be told apart.
+    host: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    pid: so.Mapped[int | None]
     opened: so.Mapped[int] = so.mapped_column(default=0)
     updated: so.Mapped[int] = so.mapped_column(default=0)
     resolved: so.Mapped[int] = so.mapped_column(default=0)

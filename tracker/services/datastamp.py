@@ -21,7 +21,7 @@ from tracker.models import DataStamp
 
 #: Tables whose writes no page cache depends on: bookkeeping written on every login, scan or job.
 UNSTAMPED_TABLES = frozenset({"audit_log", "login_attempts", "api_tokens", "job_runs", "users", "data_stamps",
-                              "scan_states"})
+                              "scan_states", "user_sessions"})
 _CHANGED = "tracker.data_changed"
 
 T = TypeVar("T")
