@@ -120,7 +120,7 @@ def main() -> None:
     migrate.upgrade(db.make_engine(url))  # a kept benchmark database follows the schema of the code being measured
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="tracker-load-")
-    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": "load-test", "TRACKER_DATA_DIR": data_dir,
+    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": "load-test-" * 4, "TRACKER_DATA_DIR": data_dir,
            "TRACKER_RUN_SCHEDULER_IN_SERVER": "0"}
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",

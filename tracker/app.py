@@ -7,9 +7,10 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker import config as config_module
-from tracker import db
+from tracker import db, logs
 
 csrf = CSRFProtect()
 
@@ -27,11 +28,13 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the tracker's Flask application."""
+def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
+    """Build the tracker's Flask application; ConfigError (naming the variable) for a wrong setting."""
     settings = config_module.from_environment()
     if test_config:
         settings.update(test_config)
+    config_module.check_settings(settings)
+    logs.configure(settings["LOG_LEVEL"], settings["LOG_FORMAT"], process)
     instance = Path(settings.get("DATA_DIR") or config_module.ROOT / "instance").resolve()
     app = Flask(
         "tracker",
@@ -40,7 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(config_module.ROOT / "static"),
     )
     app.config.update(settings)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # uploads: a year of month-end rows fits
+    if app.config["PROXIES"]:
+        # Only as many X-Forwarded-* hops as there are trusted proxies: a client cannot forge its address.
+        hops = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     app.json.ensure_ascii = False  # Chinese stays readable in API responses
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -51,12 +57,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import admin, api, auth, charts, errors, execution, filters, i18n, portfolio, progress, security
+    from tracker.web import (admin, api, auth, charts, errors, execution, filters, health, i18n, portfolio, progress,
+                             security)
 
+    logs.init_app(app)  # first: every later hook and log line has the request id
     filters.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(portfolio.bp)
     app.register_blueprint(execution.bp)

@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from tracker.logs import current_request_id
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -29,9 +31,10 @@ def _wants_json() -> bool:
 
 def _respond(code: int, message) -> tuple:
     message = str(message)  # a lazy string, translated now in the request's language
+    request_id = current_request_id()
     if _wants_json():
-        return jsonify({"error": message, "status": code}), code
-    return render_template("error.html", code=code, message=message), code
+        return jsonify({"error": message, "status": code, "request_id": request_id}), code
+    return render_template("error.html", code=code, message=message, request_id=request_id), code
 
 
 def init_app(app: Flask) -> None:
