@@ -1,6 +1,7 @@
 """Fixtures: a real database per test (SQLite file, or PostgreSQL when TRACKER_TEST_DATABASE_URL is set)."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_PATH = ROOT / "seeds" / "projects_106.json"
 PLAN_TEXT = ROOT / "seeds" / "source" / "000_bb5b647293294e5c.txt"
 PASSWORD = "correct-horse-42"
+#: aiosmtpd's per-connection INFO lines, from its own thread, would reach the terminal past pytest's capture.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 #: Set by .ci/run for the PostgreSQL pass, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_PG_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 

@@ -171,7 +171,7 @@ def test_alerts_api(lagging, session, make_user, client):
     scan(session)
     make_user("officer", "budget_officer")
     with db.new_session(lagging) as s:
-        token = accounts.issue_token(s, "officer", audit.CLI)
+        token, _ = accounts.issue_token(s, "officer", audit.CLI, 90)
         s.commit()
     get = lambda q: client.get(f"/api/v1/alerts{q}", headers={"Authorization": f"Bearer {token}"})
     body = get("?status=open").get_json()

@@ -16,7 +16,7 @@ from tracker.services import accounts, audit
 def token(seeded, make_user):
     make_user("reader", "leadership")
     with db.new_session(seeded) as s:
-        value = accounts.issue_token(s, "reader", audit.CLI)
+        value, _ = accounts.issue_token(s, "reader", audit.CLI, 90)
         s.commit()
     return value
 

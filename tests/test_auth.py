@@ -57,15 +57,24 @@ def test_unknown_user_gets_the_same_answer(seeded, auth):
     assert "帳號或密碼錯誤" in response.get_data(as_text=True)
 
 
-def test_too_many_attempts_refuse_even_the_right_password(seeded, make_user, auth, client, session, app):
+def test_too_many_failures_make_that_address_wait_even_with_the_right_password(seeded, make_user, auth, client,
+                                                                              session, app):
     make_user("lead", "leadership")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert auth.login("lead", "guess-guess-1").status_code == 401
     response = auth.login("lead", PASSWORD)
     assert response.status_code == 429
-    assert "登入失敗次數過多" in response.get_data(as_text=True)
+    assert "秒後再試" in response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) >= 1
     assert client.get("/").status_code == 302
     assert audit_actions(session)[-1] == "login.throttled"
+    # The owner at another address is not kept out by the guesses made here.
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    page = elsewhere.get("/login").get_data(as_text=True)
+    assert elsewhere.post("/login", data={"name": "lead", "password": PASSWORD,
+                                          "csrf_token": csrf_token(page)}).status_code == 302
+    assert elsewhere.get("/").status_code == 200
 
 
 def test_throttle_is_per_account(seeded, make_user, auth, app):
@@ -175,3 +184,17 @@ def test_password_change_ends_other_sessions(seeded, make_user, app, auth, clien
                                            "confirm": "brand-new-pass-9", "csrf_token": csrf_token(form)})
     assert client.get("/").status_code == 200
     assert other.get("/").status_code == 302
+
+
+def test_weak_new_passwords_are_refused_on_the_field_naming_the_rule(seeded, make_user, auth, client, session):
+    make_user("chen.wei", "leadership")
+    auth.login("chen.wei")
+    form = client.get("/account/password").get_data(as_text=True)
+    for weak, words in (("password12", "常見的密碼"), ("aaaaaaaaa1", "5 個不同的字元"), ("a1a1a1a1a1", "5 個不同的字元"),
+                        ("Chen.Wei-2025", "帳號名稱")):
+        response = client.post("/account/password", data={"current_password": PASSWORD, "new_password": weak,
+                                                          "confirm": weak, "csrf_token": csrf_token(form)})
+        assert response.status_code == 400
+        assert words in response.get_data(as_text=True), weak
+    assert "user.password_change" not in audit_actions(session)
+    assert client.get("/").status_code == 200  # still signed in with the old password

@@ -416,7 +416,7 @@ def test_chart_files_accept_a_bearer_token(seeded, make_user, client):
 
     make_user("script", "leadership")
     with db.new_session(seeded) as s:
-        token = accounts.issue_token(s, "script", audit.CLI)
+        token, _ = accounts.issue_token(s, "script", audit.CLI, 90)
         s.commit()
     response = client.get("/gantt.svg?as_of=2017-10-01&system=corrections", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"

@@ -55,7 +55,7 @@ def test_users_token_prints_a_token_that_works(seeded, runner, client, session):
     runner.invoke(args=["users", "add", "api", "--role", "leadership"], input="a-good-password-1\n")
     result = runner.invoke(args=["users", "token", "api"])
     assert result.exit_code == 0
-    token = result.output.strip()
+    token = result.stdout.strip()  # the expiry goes to stderr
     assert client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert token not in session.scalars(sa.select(ApiToken.token_hash)).one()
     assert "no user named" in runner.invoke(args=["users", "token", "ghost"]).output

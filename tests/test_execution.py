@@ -103,7 +103,7 @@ def test_imported_figures_hide_synthetic_ones(ledger, session):
 def api(ledger, make_user, client):
     make_user("officer", "budget_officer")
     with db.new_session(ledger) as s:
-        token = accounts.issue_token(s, "officer", audit.CLI)
+        token, _ = accounts.issue_token(s, "officer", audit.CLI, 90)
         s.commit()
     return lambda path: client.get(path, headers={"Authorization": f"Bearer {token}"})
 

@@ -61,7 +61,7 @@ def test_portfolio_is_chinese_by_default_and_english_after_the_switch(reader):
     assert '<html lang="en">' in html
     assert "Key programmes of ROC year 106 (2017)" in html
     for label in (">Portfolio</a>", ">Budget execution</a>", ">Alerts</a>", ">Key performance indicators</a>",
-                  ">Change password</a>", ">Log out</button>", "<th scope=\"col\">Key programme</th>"):
+                  ">My account</a>", ">Log out</button>", "<th scope=\"col\">Key programme</th>"):
         assert label in html, label
     assert "62 in all" in html and "106年10月1日" in html  # dates stay in the ROC calendar
     assert "法務部矯正署宜蘭監獄擴建計畫" in html  # data from the database is not translated

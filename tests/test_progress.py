@@ -25,7 +25,7 @@ def milestones_of(session, name) -> list[Milestone]:
 
 def token_for(app, name):
     with db.new_session(app) as s:
-        token = accounts.issue_token(s, name, audit.CLI)
+        token, _ = accounts.issue_token(s, name, audit.CLI, 90)
         s.commit()
     return {"Authorization": f"Bearer {token}"}
 

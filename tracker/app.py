@@ -57,8 +57,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import (admin, api, auth, charts, errors, execution, filters, health, i18n, portfolio, progress,
-                             security)
+    from tracker.web import (accounts, admin, api, audit, auth, charts, errors, execution, filters, health, i18n,
+                             portfolio, progress, security)
 
     logs.init_app(app)  # first: every later hook and log line has the request id
     filters.init_app(app)
@@ -71,6 +71,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     app.register_blueprint(execution.bp)
     app.register_blueprint(progress.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(charts.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

@@ -7,13 +7,14 @@ import sys
 import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
-from tracker import db, migrate
+from tracker import config as config_module
+from tracker import db, logs, migrate
 from tracker.app import create_app
 from tracker.models import Project, User
 from tracker.services import accounts, audit, demo, ledger_import, seed
-from tracker.services.scans import rescan_after_import, run_scans
+from tracker.services.scans import rescan_after_import
 
 
 def friendly_errors(func):
@@ -43,9 +44,33 @@ def friendly_errors(func):
     return wrapper
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, help="法務部重要計畫管考系統 (tracker).")
+def _create_cli_app():
+    """The app for a command; a wrong setting stops the command with a message naming the variable."""
+    try:
+        return create_app(process="cli")
+    except config_module.ConfigError as exc:
+        raise NoAppException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_cli_app,
+             help="法務部重要計畫管考系統 (tracker).")
 def main() -> None:
     """The tracker command."""
+
+
+@main.group("config")
+def config_group() -> None:
+    """The settings (TRACKER_* environment variables)."""
+
+
+@config_group.command("show")
+@with_appcontext
+def config_show() -> None:
+    """Print every setting's variable, effective value (secrets masked) and where it came from."""
+    rows = config_module.describe(current_app.config)
+    width = max(len(row["env"]) for row in rows)
+    for row in rows:
+        click.echo(f"{row['env']:<{width}}  {row['value']}  [{row['source']}]")
 
 
 @main.group("db")
@@ -130,27 +155,157 @@ def users_add(name: str, role: str, system: str | None, email: str | None) -> No
         click.echo(f"user {user.name} added ({user.role}{', ' + user.system.name if user.system else ''})")
 
 
+def _local(moment, tz_name: str):
+    """A stored UTC timestamp in the configured timezone."""
+    from zoneinfo import ZoneInfo
+
+    return accounts.as_utc(moment).astimezone(ZoneInfo(tz_name))
+
+
+def _user_action(name: str, act) -> None:
+    """Run one account action on NAME in one transaction (all of it is written, or nothing) and print its result."""
+    with db.new_session() as session:
+        message = act(session, accounts.find_user(session, name))
+        session.commit()
+    click.echo(message)
+
+
 @users_group.command("token")
+@click.argument("name")
+@click.option("--rotate", is_flag=True, help="Revoke every earlier token of NAME still working.")
+@click.option("--label", default=None, help="What the token is for (shown on the account page).")
+@with_appcontext
+@friendly_errors
+def users_token(name: str, rotate: bool, label: str | None) -> None:
+    """Print a new API token for NAME (shown once; only its hash is kept) and, on stderr, when it expires."""
+    from tracker.domain.roc import format_roc_date
+
+    config = current_app.config
+    with db.new_session() as session:
+        token, row = accounts.issue_token(session, name, audit.CLI, config["API_TOKEN_LIFETIME_DAYS"], label, rotate)
+        session.commit()
+    expires = _local(row.expires_at, config["TIMEZONE"])
+    click.echo(token)  # alone on standard output, so `TOKEN=$(tracker users token NAME)` works
+    click.echo(f"token {row.id} expires {format_roc_date(expires.date())} ({expires.isoformat(timespec='seconds')})"
+               + ("; the earlier tokens are revoked" if rotate else ""), err=True)
+
+
+@users_group.command("tokens")
 @click.argument("name")
 @with_appcontext
 @friendly_errors
-def users_token(name: str) -> None:
-    """Print a new API token for NAME (shown once; only its hash is kept)."""
+def users_tokens(name: str) -> None:
+    """List the API tokens of NAME: id, state, expiry, last use, label."""
+    config = current_app.config
     with db.new_session() as session:
-        token = accounts.issue_token(session, name, audit.CLI)
-        session.commit()
-    click.echo(token)
+        user = accounts.find_user(session, name)
+        for row in accounts.list_tokens(session, user):
+            state = accounts.token_state(row, lifetime_days=config["API_TOKEN_LIFETIME_DAYS"])
+            expires = _local(accounts.token_expires_at(row, config["API_TOKEN_LIFETIME_DAYS"]), config["TIMEZONE"])
+            used = _local(row.last_used_at, config["TIMEZONE"]).isoformat(timespec="minutes") if row.last_used_at \
+                else "never used"
+            click.echo(f"{row.id}\t{state}\texpires {expires.isoformat(timespec='minutes')}\t{used}\t{row.label or ''}")
 
 
 @users_group.command("list")
 @with_appcontext
 @friendly_errors
 def users_list() -> None:
-    """List the accounts."""
+    """List the accounts: name, role, system, active or disabled, last login (local time)."""
+    tz_name = current_app.config["TIMEZONE"]
     with db.new_session() as session:
         for user in session.scalars(sa.select(User).order_by(User.name)):
             system = user.system.name if user.system else "-"
-            click.echo(f"{user.name}\t{user.role}\t{system}\t{'active' if user.is_active else 'inactive'}")
+            last = _local(user.last_login_at, tz_name).isoformat(timespec="minutes") if user.last_login_at else "never"
+            click.echo(f"{user.name}\t{user.role}\t{system}\t{'active' if user.is_active else 'disabled'}\t"
+                       f"last login {last}")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@with_appcontext
+@friendly_errors
+def users_disable(name: str) -> None:
+    """Disable NAME: its sessions end at once and its API tokens are revoked."""
+    def act(session, user):
+        revoked = accounts.disable_user(session, user, audit.CLI)
+        return f"user {user.name} disabled; its sessions ended and {revoked} token(s) revoked"
+
+    _user_action(name, act)
+
+
+@users_group.command("enable")
+@click.argument("name")
+@with_appcontext
+@friendly_errors
+def users_enable(name: str) -> None:
+    """Enable NAME again (tokens revoked when it was disabled stay revoked)."""
+    def act(session, user):
+        accounts.enable_user(session, user, audit.CLI)
+        return f"user {user.name} enabled"
+
+    _user_action(name, act)
+
+
+@users_group.command("reset")
+@click.argument("name")
+@with_appcontext
+@friendly_errors
+def users_reset(name: str) -> None:
+    """Print a one-time password for NAME, to change at the next login; its sessions and tokens end."""
+    def act(session, user):
+        password = accounts.reset_password(session, user, audit.CLI)
+        return f"one-time password for {user.name} (shown once; changed at the next login): {password}"
+
+    _user_action(name, act)
+
+
+@users_group.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["project_manager", "budget_officer", "leadership", "admin"]))
+@click.option("--system", default=None, help="The system (檢察 or prosecution); a project_manager needs one.")
+@with_appcontext
+@friendly_errors
+def users_set_role(name: str, role: str, system: str | None) -> None:
+    """Change the role and system of NAME (no --system: none); the last active admin stays an admin."""
+    def act(session, user):
+        accounts.set_role(session, user, role, system, audit.CLI)
+        return f"user {user.name} is now {user.role}{', ' + user.system.name if user.system else ''}"
+
+    _user_action(name, act)
+
+
+@users_group.command("unlock")
+@click.argument("name")
+@with_appcontext
+@friendly_errors
+def users_unlock(name: str) -> None:
+    """Clear the login delay that failed guesses put on NAME."""
+    def act(session, user):
+        accounts.unlock_user(session, user, audit.CLI)
+        return f"user {user.name} unlocked: earlier failed logins no longer slow it"
+
+    _user_action(name, act)
+
+
+@users_group.command("revoke-token")
+@click.argument("name")
+@click.option("--all", "all_", is_flag=True, help="Revoke every token of NAME.")
+@click.option("--id", "token_id", type=int, default=None, help="Revoke the token with this id (see `users tokens`).")
+@with_appcontext
+@friendly_errors
+def users_revoke_token(name: str, all_: bool, token_id: int | None) -> None:
+    """Revoke one token of NAME (--id ID) or every one (--all)."""
+    if all_ == (token_id is not None):
+        raise click.UsageError("give exactly one of --all or --id ID")
+
+    def act(session, user):
+        if all_:
+            return f"{accounts.revoke_all_tokens(session, user, audit.CLI)} token(s) of {user.name} revoked"
+        row = accounts.revoke_token(session, user, token_id, audit.CLI)
+        return f"token {row.id} of {user.name} revoked"
+
+    _user_action(name, act)
 
 
 @main.group("ledger")
@@ -191,15 +346,20 @@ def ledger_import_command(file: str) -> None:
 @with_appcontext
 @friendly_errors
 def scan_command(as_of, full: bool) -> None:
-    """Run every scan once now, as the scheduler does."""
-    from datetime import date as date_
+    """Run every scan once now, as the scheduler does, each recorded as its job's run (started by cli)."""
+    from tracker.services import jobs
 
-    day = as_of.date() if as_of else date_.today()
-    with db.new_session() as session:
-        results = run_scans(session, day, current_app.config, audit.CLI, full)
-        session.commit()
-    for name, result in results.items():
-        click.echo(f"{name} scan as of {day}: {result.summary()}")
+    day = as_of.date() if as_of else jobs.today_in(current_app.config)
+    failed = []
+    for name, (run, result) in jobs.run_scan_jobs(current_app._get_current_object(), day, audit.CLI, full).items():
+        if result is not None:
+            click.echo(f"{name} scan as of {day}: {result.summary()}")
+        else:
+            failed.append(run.job_id)
+            click.echo(f"{name} scan as of {day}: {run.status}: "
+                       f"{run.error.splitlines()[0] if run.error else 'no result'} (job run {run.id})", err=True)
+    if failed:
+        raise click.ClickException(f"{', '.join(failed)} failed; the error is on /admin/jobs")
 
 
 @main.command("demo")
@@ -226,11 +386,9 @@ def demo_command(year: int, clear: bool) -> None:
 @friendly_errors
 def scheduler_command() -> None:
     """Run the scheduled jobs (slip scans, execution scans, reminders) in this one process until stopped."""
-    import logging
-
     from tracker import scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(current_app.config["LOG_LEVEL"], current_app.config["LOG_FORMAT"], "scheduler")
     try:
         scheduler.run_blocking(current_app._get_current_object())
     except scheduler.SchedulerLocked as exc:
@@ -245,11 +403,11 @@ def jobs_group() -> None:
 @jobs_group.command("list")
 @with_appcontext
 def jobs_list() -> None:
-    """List the scheduled jobs with their triggers and next run."""
+    """List the scheduled jobs with their schedules in words, timezone and next run."""
     from tracker import scheduler
 
     for row in scheduler.job_table(current_app._get_current_object()):
-        click.echo(f"{row['id']}\t{row['when']}\t{row['trigger']}\tnext {row['next_run']:%Y-%m-%d %H:%M %Z}")
+        click.echo(f"{row['id']}\t{row['when']}\t{row['timezone']}\tnext {row['next_run']:%Y-%m-%d %H:%M %Z}")
 
 
 @jobs_group.command("run")
@@ -259,7 +417,7 @@ def jobs_list() -> None:
 @with_appcontext
 @friendly_errors
 def jobs_run(job_id: str, as_of) -> None:
-    """Run one job now, as the scheduler would, and record the run."""
+    """Run one job now, as the scheduler would, and record the run (started by cli)."""
     from tracker.services import jobs
 
     if job_id not in jobs.JOB_BODIES:
@@ -320,6 +478,7 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve the tracker (waitress); on an empty database migrate, load the seed and create an admin."""
     from waitress import serve as waitress_serve
 
+    logs.configure(current_app.config["LOG_LEVEL"], current_app.config["LOG_FORMAT"], "web")
     prepare_database()
     if current_app.config["RUN_SCHEDULER_IN_SERVER"]:
         from tracker import scheduler
@@ -331,3 +490,7 @@ def serve(host: str, port: int, threads: int) -> None:
                        "(production: TRACKER_RUN_SCHEDULER_IN_SERVER=0 and one `tracker scheduler` process)")
     click.echo(f"tracker on http://{host}:{port}/ (database {db.get_engine().url.render_as_string(hide_password=True)})")
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+
+
+if __name__ == "__main__":
+    main()

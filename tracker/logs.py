@@ -15,6 +15,8 @@ from flask import Flask, g, has_request_context, request
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=\-]{1,128}$")
 HEADER = "X-Request-ID"
 access_log = logging.getLogger("tracker.access")
+#: Libraries whose INFO lines say nothing an operator needs (Alembic lists its plugins at every import).
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 
 def current_request_id() -> str:
@@ -85,6 +87,8 @@ def configure(level: str = "info", fmt: str = "text", process: str = "web") -> l
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler
 
 

@@ -8,9 +8,9 @@ import os
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -37,13 +37,61 @@ class SchedulerLocked(RuntimeError):
     """Another scheduler already holds the lock of this database."""
 
 
+def N_(text: str) -> str:
+    """Mark a schedule word for the catalogue (babel.cfg extracts this module); translated where it is shown."""
+    return text
+
+
+#: The words of a schedule (Traditional Chinese; the message ids a page may translate).
+SCHEDULE_WORDS = {
+    "daily": N_("每日 %(time)s"),
+    "weekly": N_("每週%(weekday)s %(time)s"),
+    "monthly": N_("每月 %(day)s 日 %(time)s"),
+    "yearly": N_("每年 %(month)s 月 %(day)s 日 %(time)s"),
+}
+#: APScheduler's day_of_week: 0 is Monday.
+WEEKDAY_WORDS = (N_("一"), N_("二"), N_("三"), N_("四"), N_("五"), N_("六"), N_("日"))
+_WORDABLE_FIELDS = {"month", "day", "day_of_week", "hour", "minute"}
+
+
+def schedule_words(cron: dict[str, Any], translate: Callable[[str], str] = lambda text: text) -> str:
+    """A job's cron fields in words: 「每日 07:00」, 「每月 1 日 08:00」, 「每週一 08:00」; ValueError for
+    fields these words cannot say (a step, a list, seconds), so a schedule is never shown wrongly."""
+    plain = all(type(value) is int for value in cron.values())  # no "*/5", no "7,19"
+    if (not plain or set(cron) - _WORDABLE_FIELDS or "hour" not in cron
+            or ("day_of_week" in cron and ("day" in cron or "month" in cron or not 0 <= cron["day_of_week"] <= 6))
+            or ("month" in cron and "day" not in cron)):
+        raise ValueError(f"cannot put the cron fields {cron!r} into words")
+    # CronTrigger sets the fields below the largest one given to their minimum: {"hour": 7} fires at 07:00:00.
+    values = {"time": f"{cron['hour']:02d}:{cron.get('minute', 0):02d}", "day": cron.get("day"),
+              "month": cron.get("month")}
+    if "month" in cron:
+        kind = "yearly"
+    elif "day" in cron:
+        kind = "monthly"
+    elif "day_of_week" in cron:
+        kind = "weekly"
+        values["weekday"] = translate(WEEKDAY_WORDS[cron["day_of_week"]])
+    else:
+        kind = "daily"
+    return translate(SCHEDULE_WORDS[kind]) % values
+
+
 @dataclass(frozen=True)
 class JobSpec:
-    """A scheduled job: its id, its cron fields (in the configured timezone) and how it reads in Chinese."""
+    """A scheduled job: its id and its cron fields (in the configured timezone)."""
 
     id: str
     cron: dict[str, Any]
-    when: str
+
+    @property
+    def when(self) -> str:
+        """The schedule in words, from the cron fields themselves (never a second, hand-written copy)."""
+        return schedule_words(self.cron)
+
+    def trigger(self, tz: ZoneInfo) -> CronTrigger:
+        """The job's trigger in this timezone."""
+        return CronTrigger(timezone=tz, **self.cron)
 
 
 def job_specs(config) -> list[JobSpec]:
@@ -51,14 +99,14 @@ def job_specs(config) -> list[JobSpec]:
     # The escalation runs the day after the reporting deadline (the 11th by default).
     escalation_day = min(int(config["PROGRESS_REPORT_DAY"]) + 1, 28)
     specs = [
-        JobSpec(jobs.SLIP_SCAN, {"hour": 7, "minute": 0}, "每日 07:00"),
-        JobSpec(jobs.EXECUTION_SCAN, {"hour": 1, "minute": 30}, "每日 01:30"),
-        JobSpec(jobs.PROGRESS_REMINDER, {"day": 1, "hour": 8, "minute": 0}, "每月 1 日 08:00"),
-        JobSpec(jobs.PROGRESS_ESCALATION, {"day": escalation_day, "hour": 8, "minute": 0},
-                f"每月 {escalation_day} 日 08:00"),
+        JobSpec(jobs.SLIP_SCAN, {"hour": 7, "minute": 0}),
+        JobSpec(jobs.EXECUTION_SCAN, {"hour": 1, "minute": 30}),
+        JobSpec(jobs.PROGRESS_REMINDER, {"day": 1, "hour": 8, "minute": 0}),
+        JobSpec(jobs.PROGRESS_ESCALATION, {"day": escalation_day, "hour": 8, "minute": 0}),
+        JobSpec(jobs.RETENTION_PRUNE, {"day": 1, "hour": 3, "minute": 0}),
     ]
     if config.get("MAIL_ENABLED"):
-        specs.append(JobSpec(jobs.EMAIL_DIGEST, {"hour": 7, "minute": 30}, "每日 07:30"))
+        specs.append(JobSpec(jobs.EMAIL_DIGEST, {"hour": 7, "minute": 30}))
     return specs
 
 
@@ -78,27 +126,77 @@ def build_scheduler(app: Flask, scheduler_cls: type[BaseScheduler] = BackgroundS
     scheduler = scheduler_cls(timezone=tz, job_defaults=dict(JOB_DEFAULTS),
                               executors={"default": ThreadPoolExecutor(max_workers=1)})
     for spec in job_specs(app.config):
-        scheduler.add_job(scheduled_run, CronTrigger(timezone=tz, **spec.cron), args=(app, spec.id), id=spec.id,
+        scheduler.add_job(scheduled_run, spec.trigger(tz), args=(app, spec.id), id=spec.id,
                           name=jobs.JOB_LABELS[spec.id], replace_existing=True, **JOB_DEFAULTS)
     return scheduler
 
 
-def job_table(app: Flask, scheduler: BaseScheduler | None = None) -> list[dict]:
-    """The jobs as rows: id, label, trigger, next run (from the running scheduler when given, else the trigger)."""
+def job_table(app: Flask, scheduler: BaseScheduler | None = None,
+              translate: Callable[[str], str] = lambda text: text) -> list[dict]:
+    """The jobs as rows: id, label, schedule in words, trigger, timezone, next run (from the running
+    scheduler when given, else the trigger)."""
     tz = ZoneInfo(app.config["TIMEZONE"])
     now = datetime.now(tz)
     live = {job.id: job for job in scheduler.get_jobs()} if scheduler is not None else {}
     rows = []
     for spec in job_specs(app.config):
-        trigger = CronTrigger(timezone=tz, **spec.cron)
+        trigger = spec.trigger(tz)
         job = live.get(spec.id)
-        if job is not None and not job.pending:
+        if job is not None and hasattr(job, "next_run_time"):  # a pending job has none until start, unless set
             next_run = job.next_run_time
         else:
             next_run = trigger.get_next_fire_time(None, now)
-        rows.append({"id": spec.id, "label": jobs.JOB_LABELS[spec.id], "when": spec.when, "trigger": str(trigger),
-                     "timezone": str(tz), "next_run": next_run, **JOB_DEFAULTS})
+        rows.append({"id": spec.id, "label": jobs.JOB_LABELS[spec.id], "when": schedule_words(spec.cron, translate),
+                     "trigger": str(trigger), "timezone": str(tz), "next_run": next_run, **JOB_DEFAULTS})
     return rows
+
+
+# --- at start: runs left behind, runs missed ------------------------------------------------------------------
+
+
+def latest_fire_time(trigger: CronTrigger, now: datetime, within: timedelta) -> datetime | None:
+    """The latest time the trigger fired at or before now, if it fired in the window [now - within, now]."""
+    latest = None
+    fire = trigger.get_next_fire_time(None, now - within)
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+def missed_jobs(app: Flask, now: datetime | None = None) -> list[tuple[JobSpec, datetime]]:
+    """The jobs whose latest fire time lies within MISFIRE_GRACE_SECONDS before now with no run started
+    since (an interrupted run does not count), each with that fire time."""
+    tz = ZoneInfo(app.config["TIMEZONE"])
+    now = (now or datetime.now(tz)).astimezone(tz)
+    missed = []
+    with db.new_session(app) as session:
+        for spec in job_specs(app.config):
+            fired = latest_fire_time(spec.trigger(tz), now, timedelta(seconds=MISFIRE_GRACE_SECONDS))
+            if fired is not None and not jobs.ran_since(session, spec.id, fired):
+                missed.append((spec, fired))
+    return missed
+
+
+def start_up(app: Flask, scheduler: BaseScheduler, now: datetime | None = None) -> None:
+    """What a scheduler does once it holds the lock, before it starts: mark the runs of dead processes
+    interrupted, and make each job missed within its grace time due at once (it runs once, now)."""
+    try:
+        with app.app_context(), db.new_session(app) as session:
+            for run in jobs.mark_interrupted(session, now):
+                log.warning("job %s: run %s (started by %s on %s, pid %s) never finished; marked interrupted",
+                            run.job_id, run.id, run.started_by, run.host or "?", run.pid or "?")
+            session.commit()
+        missed = missed_jobs(app, now)
+    except Exception:  # noqa: BLE001 - e.g. the database is down: the scheduler still starts, its jobs retry
+        log.exception("could not check for interrupted and missed runs at start")
+        return
+    for spec, fired in missed:
+        # Due now by the real clock (not `now`, which a test may set): the job runs as soon as the scheduler
+        # starts, once, and its trigger then gives the next regular time.
+        scheduler.modify_job(spec.id, next_run_time=datetime.now(scheduler.timezone))
+        log.info("job %s missed its run at %s (within the %s-minute grace): running it now", spec.id,
+                 fired.isoformat(timespec="minutes"), MISFIRE_GRACE_SECONDS // 60)
 
 
 # --- one scheduler per database ------------------------------------------------------------------------------
@@ -232,8 +330,9 @@ class _Stop(BaseException):
     """Raised by the SIGTERM handler to leave the blocking scheduler's loop."""
 
 
-def run_blocking(app: Flask) -> None:
-    """Run the scheduler in the foreground until SIGINT or SIGTERM; SchedulerLocked when another one runs."""
+def run_blocking(app: Flask, now: datetime | None = None) -> None:
+    """Run the scheduler in the foreground until SIGINT or SIGTERM; SchedulerLocked when another one runs.
+    ``now`` stands in for the clock of the start-up checks (tests)."""
     previous = None
     if threading.current_thread() is threading.main_thread():
         def _on_sigterm(signum, frame):  # noqa: ANN001
@@ -248,7 +347,8 @@ def run_blocking(app: Flask) -> None:
         try:
             scheduler = build_scheduler(app, BlockingScheduler)
             log.info("tracker scheduler for %s (timezone %s)", lock.database, app.config["TIMEZONE"])
-            _log_table(app)
+            start_up(app, scheduler, now)
+            _log_table(app, scheduler)
             scheduler.start()
         except (KeyboardInterrupt, _Stop):
             log.info("stopping the scheduler; waiting for running jobs")
@@ -263,8 +363,9 @@ def run_blocking(app: Flask) -> None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def start_background(app: Flask) -> BackgroundScheduler | None:
-    """Start the jobs in this process's background (tracker serve); None when another scheduler holds the lock."""
+def start_background(app: Flask, now: datetime | None = None) -> BackgroundScheduler | None:
+    """Start the jobs in this process's background (tracker serve); None when another scheduler holds the lock.
+    ``now`` stands in for the clock of the start-up checks (tests)."""
     lock = lock_for(app)
     try:
         lock.acquire()
@@ -273,6 +374,7 @@ def start_background(app: Flask) -> BackgroundScheduler | None:
         return None
     try:
         scheduler = build_scheduler(app, BackgroundScheduler)
+        start_up(app, scheduler, now)
         scheduler.start()
     except BaseException:
         lock.release()

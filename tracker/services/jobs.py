@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -15,10 +17,10 @@ from flask import Flask
 from tracker import db
 from tracker.domain.roc import format_roc_date
 from tracker.models import JobRun, utcnow
-from tracker.services import audit, notify
+from tracker.services import audit, notify, retention
 from tracker.services.alerts import ScanResult
 from tracker.services.progress import projects_due
-from tracker.services.scans import run_scan
+from tracker.services.scans import SCAN_NAMES, run_scan
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ EXECUTION_SCAN = "execution-scan-nightly"
 PROGRESS_REMINDER = "progress-reminder-monthly"
 PROGRESS_ESCALATION = "progress-escalation-monthly"
 EMAIL_DIGEST = "email-digest-daily"
+RETENTION_PRUNE = "retention-prune-monthly"
 
 JOB_LABELS = {
     SLIP_SCAN: "進度落後檢核",
@@ -37,10 +40,25 @@ JOB_LABELS = {
     PROGRESS_REMINDER: "進度填報提醒",
     PROGRESS_ESCALATION: "逾期未填報通報",
     EMAIL_DIGEST: "每日警示摘要郵件",
+    RETENTION_PRUNE: "過期紀錄清理",
 }
-RUN_STATUS_LABELS = {"running": "執行中", "succeeded": "成功", "failed": "失敗"}
+#: The job that runs each scan of `tracker scan` (scans.SCAN_NAMES), so a scan from the CLI is recorded as that job.
+SCAN_JOBS = {"schedule": SLIP_SCAN, "execution": EXECUTION_SCAN}
+RUN_STATUS_LABELS = {"running": "執行中", "succeeded": "成功", "failed": "失敗", "interrupted": "已中斷"}
 #: Longest error text kept on a JobRun (the traceback's tail is what explains it).
 MAX_ERROR_CHARS = 8000
+#: A run still `running` after this long is taken for dead whatever its host (no job takes more than minutes;
+#: the bound also covers a process on another host, whose pid cannot be checked, and a pid reused since).
+RUN_GIVEN_UP_AFTER = timedelta(hours=6)
+
+
+class JobAlreadyRunning(RuntimeError):
+    """A run of the job is already under way in a live process: a second one is not started."""
+
+    def __init__(self, run: JobRun):
+        super().__init__(f"job {run.job_id} is already running (run {run.id}, started {run.started_at:%Y-%m-%d %H:%M} "
+                         f"UTC by {run.started_by} on {run.host or '?'} pid {run.pid or '?'})")
+        self.run = run
 
 
 @dataclass
@@ -51,6 +69,8 @@ class JobOutcome:
     updated: int = 0
     resolved: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    #: The scan's own result, for a caller that shows more of it (`tracker scan`); not stored.
+    scan: ScanResult | None = None
 
 
 JobFunc = Callable[[so.Session], "JobOutcome | ScanResult | None"]
@@ -76,12 +96,18 @@ def _as_outcome(result: JobOutcome | ScanResult | None) -> JobOutcome:
     return JobOutcome(result.opened, result.updated, result.resolved)
 
 
-def run_job(app: Flask, job_id: str, func: JobFunc) -> JobRun:
+def run_job(app: Flask, job_id: str, func: JobFunc, started_by: str = "scheduler", exclusive: bool = False) -> JobRun:
     """Run func(session) as job_id and record it: its work and the succeeded JobRun commit together;
     on an error the work is rolled back and the failed JobRun, with the error, is committed on its own.
-    The error is logged, not raised, so a failing job never stops the scheduler."""
+    The error is logged, not raised, so a failing job never stops the scheduler. ``exclusive`` raises
+    JobAlreadyRunning instead when a live process is running the job already."""
     with app.app_context(), db.new_session(app) as session:
-        run = JobRun(job_id=job_id, status="running", started_at=utcnow(), details={})
+        if exclusive:
+            busy = live_run(session, job_id)
+            if busy is not None:
+                raise JobAlreadyRunning(busy)
+        run = JobRun(job_id=job_id, status="running", started_at=utcnow(), details={}, started_by=started_by,
+                     host=socket.gethostname(), pid=os.getpid())
         session.add(run)
         session.commit()  # visible as running while the job works
         run_id = run.id
@@ -99,18 +125,96 @@ def run_job(app: Flask, job_id: str, func: JobFunc) -> JobRun:
             run.opened = run.updated = run.resolved = 0
             run.details = {}
             session.commit()
-        log.info("job %s %s: %s opened, %s updated, %s resolved", job_id, run.status, run.opened, run.updated,
-                 run.resolved)
+        except BaseException as exc:  # Ctrl-C on `tracker scan`, SystemExit: say so on the run, then let it go
+            try:
+                session.rollback()
+                run = session.get(JobRun, run_id)
+                run.status, run.finished_at = "interrupted", utcnow()
+                run.error = f"Interrupted: {type(exc).__name__} stopped the run before it finished."
+                run.details = {}
+                session.commit()
+            except Exception:  # noqa: BLE001 - the next scheduler start marks it from its dead pid instead
+                log.exception("job %s: could not record its interruption", job_id)
+            raise
+        log.info("job %s %s (started by %s): %s opened, %s updated, %s resolved", job_id, run.status, started_by,
+                 run.opened, run.updated, run.resolved)
         return run
+
+
+# --- runs left behind by a process that died ----------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they are stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:  # e.g. a pid out of range: no such process
+        return False
+    return True
+
+
+def gone_reason(run: JobRun, now: datetime | None = None, host: str | None = None) -> str | None:
+    """Why the process of a `running` run is taken for gone, or None while it may be alive: on this host,
+    its pid is not alive; anywhere, it has been running longer than RUN_GIVEN_UP_AFTER (another host's
+    pids cannot be checked from here)."""
+    now = now or utcnow()
+    host = host or socket.gethostname()
+    if run.host == host and run.pid is not None and not pid_alive(run.pid):
+        return "the process is no longer running"
+    if now - _aware(run.started_at) > RUN_GIVEN_UP_AFTER:
+        return f"still running after {RUN_GIVEN_UP_AFTER}"
+    return None
+
+
+def live_run(session: so.Session, job_id: str, now: datetime | None = None) -> JobRun | None:
+    """The run of this job a live process is running now, if any."""
+    running = session.scalars(sa.select(JobRun).where(JobRun.job_id == job_id, JobRun.status == "running")
+                              .order_by(JobRun.started_at.desc()))
+    return next((run for run in running if gone_reason(run, now) is None), None)
+
+
+def mark_interrupted(session: so.Session, now: datetime | None = None) -> list[JobRun]:
+    """Mark every `running` run whose process is gone as `interrupted` (finished now, with an error saying so);
+    the scheduler calls this when it starts. The caller commits."""
+    now = now or utcnow()
+    host = socket.gethostname()
+    gone = []
+    for run in session.scalars(sa.select(JobRun).where(JobRun.status == "running").order_by(JobRun.id)):
+        reason = gone_reason(run, now, host)
+        if reason is None:
+            continue
+        where = f"{run.host or '?'} pid {run.pid if run.pid is not None else '?'}"
+        gone.append(run)
+        run.status, run.finished_at = "interrupted", now
+        run.error = (f"Interrupted: the run on {where} never finished ({reason}); "
+                     f"marked interrupted when a scheduler started on {host}.")
+    return gone
+
+
+def ran_since(session: so.Session, job_id: str, since: datetime) -> bool:
+    """Whether a run of this job started at or after a moment (an interrupted run does not count: it did not finish)."""
+    return session.scalar(sa.select(JobRun.id).where(
+        JobRun.job_id == job_id, JobRun.started_at >= since.astimezone(timezone.utc),
+        JobRun.status != "interrupted").limit(1)) is not None
 
 
 # --- what each job does -------------------------------------------------------------------------------------
 
 
 def _scan(name: str):
-    def body(app: Flask, session: so.Session, today: date, who: audit.Who) -> JobOutcome:
-        result = run_scan(name, session, today, app.config, who)
-        return JobOutcome(result.opened, result.updated, result.resolved, {"scan": name, "as_of": today})
+    def body(app: Flask, session: so.Session, today: date, who: audit.Who, full: bool = False) -> JobOutcome:
+        result = run_scan(name, session, today, app.config, who, full)
+        details = {"scan": name, "as_of": today, **({"full": True} if full else {})}
+        return JobOutcome(result.opened, result.updated, result.resolved, details, scan=result)
 
     body.__doc__ = f"Run the {name} scan as of today."
     return body
@@ -145,6 +249,12 @@ def send_digest(app: Flask, session: so.Session, today: date, who: audit.Who) ->
     return JobOutcome(details={"as_of": today, **delivery.details(len(mails))})
 
 
+def prune_records(app: Flask, session: so.Session, today: date, who: audit.Who) -> JobOutcome:
+    """Delete login attempts, job runs and sessions past their retention (the audit log is kept)."""
+    pruned = retention.prune(session, app.config)
+    return JobOutcome(details=pruned.details())
+
+
 #: Every job the scheduler knows, by id; the CLI runs them by the same ids.
 JOB_BODIES = {
     SLIP_SCAN: _scan("schedule"),
@@ -152,21 +262,60 @@ JOB_BODIES = {
     PROGRESS_REMINDER: remind_progress,
     PROGRESS_ESCALATION: escalate_progress,
     EMAIL_DIGEST: send_digest,
+    RETENTION_PRUNE: prune_records,
 }
 
 
-def run_named(app: Flask, job_id: str, today: date | None = None, who: audit.Who = SCHEDULER) -> JobRun:
-    """Run one of the scheduler's jobs now, as of today in the configured timezone (or a given date)."""
+def run_named(app: Flask, job_id: str, today: date | None = None, who: audit.Who = SCHEDULER,
+              exclusive: bool = False) -> JobRun:
+    """Run one of the scheduler's jobs now, as of today in the configured timezone (or a given date),
+    recorded as started by who (scheduler, cli or an admin's name)."""
     if job_id not in JOB_BODIES:
         raise KeyError(f"unknown job {job_id!r}; known: {', '.join(JOB_BODIES)}")
     body = JOB_BODIES[job_id]
     day = today or today_in(app.config)
-    return run_job(app, job_id, lambda session: body(app, session, day, who))
+    return run_job(app, job_id, lambda session: body(app, session, day, who), who.name, exclusive)
+
+
+def run_now(app: Flask, job_id: str, who: audit.Who) -> JobRun:
+    """An admin's 「立即執行」: run the job now unless a live process runs it already (JobAlreadyRunning), and audit it."""
+    run = run_named(app, job_id, None, who, exclusive=True)
+    with db.new_session(app) as session:
+        audit.record(session, who, "job.run_now", "job", job_id,
+                     {"run_id": run.id, "status": run.status, "opened": run.opened, "updated": run.updated,
+                      "resolved": run.resolved})
+        session.commit()
+    return run
+
+
+def run_scan_jobs(app: Flask, today: date | None = None, who: audit.Who = audit.CLI,
+                  full: bool = False) -> dict[str, tuple[JobRun, ScanResult | None]]:
+    """Run every scan now, each recorded as the run of its job (SCAN_JOBS): by scan name, the run and
+    the scan's result (None when it failed)."""
+    day = today or today_in(app.config)
+    done = {}
+    for name in SCAN_NAMES:
+        job_id = SCAN_JOBS[name]
+        outcomes: list[JobOutcome] = []
+
+        def work(session: so.Session, body=JOB_BODIES[job_id], outcomes=outcomes) -> JobOutcome:
+            outcomes.append(body(app, session, day, who, full=full))
+            return outcomes[-1]
+
+        run = run_job(app, job_id, work, who.name)
+        done[name] = (run, outcomes[-1].scan if run.status == "succeeded" and outcomes else None)
+    return done
 
 
 def recent_runs(session: so.Session, limit: int = 100) -> list[JobRun]:
     """The latest job runs, newest first."""
     return list(session.scalars(sa.select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)))
+
+
+def last_runs(session: so.Session) -> dict[str, JobRun]:
+    """The latest run of every job that has run, by job id (one query)."""
+    latest = sa.select(sa.func.max(JobRun.id)).group_by(JobRun.job_id).scalar_subquery()
+    return {run.job_id: run for run in session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest)))}
 
 
 def describe(run: JobRun) -> str:
@@ -175,6 +324,8 @@ def describe(run: JobRun) -> str:
     parts = []
     if d.get("as_of"):
         parts.append(f"基準日 {format_roc_date(date.fromisoformat(d['as_of']))}")
+    if d.get("full"):
+        parts.append("全部重新檢核")
     if d.get("month"):
         parts.append(f"填報月份 {d['year_roc']}年{d['month']}月，未填報 {d.get('due_projects', 0)} 項")
     if "messages" in d:
@@ -184,4 +335,6 @@ def describe(run: JobRun) -> str:
             parts.append(f"郵件未啟用，未寄出（應寄 {d['messages']} 封）")
     if d.get("refused"):
         parts.append("退信：" + "、".join(d["refused"]))
+    if "pruned" in d:
+        parts.append(retention.describe(d))
     return "；".join(parts)

@@ -1,15 +1,17 @@
-"""Administration pages: the scheduler's jobs and their recent runs."""
+"""Administration pages: the scheduler's jobs, their recent runs, and 「立即執行」."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from tracker import db, scheduler
 from tracker.domain.access import Action
 from tracker.domain.roc import format_roc_date
-from tracker.services import jobs
+from tracker.services import jobs, retention
+from tracker.services.accounts import who_of
 from tracker.web.security import require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,11 +38,36 @@ def jobs_page():
     """The scheduled jobs and the latest runs, for administrators."""
     require(Action.MANAGE_USERS)
     live = current_app.extensions.get("tracker.scheduler")
-    table = scheduler.job_table(current_app, live)
-    runs = jobs.recent_runs(db.get_session(), RECENT_RUNS)
-    return render_template("admin_jobs.html", table=table, runs=runs, runs_here=live is not None,
-                           mail_enabled=bool(current_app.config.get("MAIL_ENABLED")),
+    table = scheduler.job_table(current_app, live, _)
+    session = db.get_session()
+    runs = jobs.recent_runs(session, RECENT_RUNS)
+    return render_template("admin_jobs.html", table=table, runs=runs, last_runs=jobs.last_runs(session),
+                           runs_here=live is not None, mail_enabled=bool(current_app.config.get("MAIL_ENABLED")),
                            timezone=current_app.config["TIMEZONE"], labels=jobs.JOB_LABELS,
                            statuses=jobs.RUN_STATUS_LABELS, describe=jobs.describe,
                            local_time=_local_time(ZoneInfo(current_app.config["TIMEZONE"])),
-                           misfire_minutes=scheduler.MISFIRE_GRACE_SECONDS // 60)
+                           misfire_minutes=scheduler.MISFIRE_GRACE_SECONDS // 60,
+                           retention_days=retention.retention_days(current_app.config))
+
+
+@bp.post("/jobs/<job_id>/run")
+def run_job_now(job_id: str):
+    """「立即執行」: run one scheduled job now, in this request, recorded as started by the admin."""
+    require(Action.MANAGE_USERS)
+    if job_id not in {spec.id for spec in scheduler.job_specs(current_app.config)}:
+        abort(404)
+    label = jobs.JOB_LABELS[job_id]
+    try:
+        run = jobs.run_now(current_app._get_current_object(), job_id, who_of(g.user, request.remote_addr))
+    except jobs.JobAlreadyRunning as busy:
+        started = _local_time(ZoneInfo(current_app.config["TIMEZONE"]))(busy.run.started_at)
+        flash(_("「%(job)s」正在執行中（%(started)s 由 %(who)s 開始），未再執行；請待其結束後再試。",
+                job=label, started=started, who=busy.run.started_by), "warning")
+        return redirect(url_for("admin.jobs_page"))
+    if run.status == "succeeded":
+        flash(_("已執行「%(job)s」：成功；警示新增 %(opened)s、更新 %(updated)s、解除 %(resolved)s 筆。",
+                job=label, opened=run.opened, updated=run.updated, resolved=run.resolved), "success")
+    else:
+        flash(_("已執行「%(job)s」：失敗（%(error)s）。", job=label,
+                error=run.error.splitlines()[0] if run.error else run.status), "warning")
+    return redirect(url_for("admin.jobs_page"))

@@ -7,12 +7,14 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from tracker import db
+from tracker.domain.access import Action
 from tracker.models import Alert, Kpi, Milestone, Project
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.services import accounts, execution, portfolio, progress
 from tracker.services import alerts as alert_service
+from tracker.services import audit as audit_service
 from tracker.web.openapi import openapi_document
-from tracker.web.security import bearer_user
+from tracker.web.security import bearer_user, require
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -70,12 +72,17 @@ def kpi_json(k: Kpi) -> dict:
     }
 
 
-def _int_arg(name: str, default: int, maximum: int) -> int:
+def _int_arg(name: str, default: int, maximum: int, errors: dict[str, str] | None = None) -> int:
+    """A whole-number query parameter within 1..maximum: a 400 naming it, or (given `errors`) noted there."""
     text = request.args.get(name)
     if text is None:
         return default
     if not text.isdigit() or not 1 <= int(text) <= maximum:
-        abort(400, description=f"{name} 須為 1 至 {maximum} 的整數")
+        message = f"{name} 須為 1 至 {maximum} 的整數"
+        if errors is None:
+            abort(400, description=message)
+        errors[name] = message
+        return default
     return int(text)
 
 
@@ -249,3 +256,31 @@ def update_milestone(milestone_id: int):
 def _field_errors(errors: dict[str, str]):
     return jsonify({"error": "輸入有誤：" + "；".join(f"{k}: {v}" for k, v in errors.items()), "status": 400,
                     "fields": errors}), 400
+
+
+def audit_json(entry) -> dict:
+    """An audit entry as the API shows it: `at` in ISO 8601 UTC, `user` the actor's name."""
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+    return {"id": entry.id, "at": at.astimezone(timezone.utc).isoformat(), "user": entry.actor,
+            "action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
+            "remote_addr": entry.remote_addr, "changes": entry.changes}
+
+
+@bp.get("/audit")
+def audit_log():
+    """The audit log for administrators, newest first; filters user, action (or a family: login.), project, from, to."""
+    require(Action.MANAGE_USERS)
+    session = db.get_session()
+    errors: dict[str, str] = {}
+    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], current_app.config["API_MAX_PAGE_SIZE"],
+                        errors)
+    page = _int_arg("page", 1, 1_000_000, errors)
+    try:
+        flt = audit_service.parse_filter(session, request.args)
+    except audit_service.AuditFilterError as exc:
+        errors.update(exc.errors)
+    if errors:
+        return _field_errors(errors)
+    result = audit_service.search_entries(session, flt, page, per_page, current_app.config["TIMEZONE"])
+    return jsonify({"entries": [audit_json(e) for e in result.entries], "page": result.page,
+                    "per_page": result.per_page, "total": result.total})

@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from tracker import db
-from tracker.services import accounts
+from tracker.services import accounts, login as logins
 from tracker.web.forms import LoginForm, PasswordForm
-from tracker.web.security import clear_session, start_session
+from tracker.web.security import end_session, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -33,16 +33,22 @@ def login():
         return redirect(url_for("portfolio.index"))
     form = LoginForm()
     status = 200
+    headers = {}
     if form.validate_on_submit():
         session_ = db.get_session()
-        policy = accounts.ThrottlePolicy(current_app.config["LOGIN_MAX_FAILURES"],
-                                         current_app.config["LOGIN_WINDOW_SECONDS"])
+        policy = logins.ThrottlePolicy.from_config(current_app.config)
         try:
-            user = accounts.log_in(session_, form.name.data, form.password.data, request.remote_addr or "-", policy)
-        except accounts.LoginRefused as refused:
+            user = logins.log_in(session_, form.name.data, form.password.data, request.remote_addr or "-", policy)
+        except logins.LoginRefused as refused:
             session_.commit()  # the failed attempt and its audit entry are kept
-            form.password.errors.append(refused.message)
-            status = 429 if refused.throttled else 401
+            if refused.throttled:
+                form.password.errors.append(_("登入嘗試過於頻繁，請於 %(seconds)s 秒後再試。",
+                                              seconds=refused.retry_after))
+                status = 429
+                headers["Retry-After"] = str(refused.retry_after)
+            else:
+                form.password.errors.append(_("帳號或密碼錯誤。"))
+                status = 401
         else:
             session_.commit()
             start_session(user)
@@ -52,13 +58,13 @@ def login():
             return redirect(safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
-    return render_template("login.html", form=form), status
+    return render_template("login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """End the session."""
-    clear_session()
+    """End the session, on the server too: a copy of the cookie stops working at once."""
+    end_session()
     flash(_("已登出。"), "info")
     return redirect(url_for("auth.login"))
 
@@ -77,8 +83,8 @@ def change_password():
             getattr(form, error.field, form.new_password).errors.append(error.message)
             status = 400
         else:
-            session_.commit()
-            start_session(g.user)
+            session_.commit()  # every session of the user has ended (services.accounts.change_password) ...
+            start_session(g.user)  # ... and this browser gets a fresh one
             flash(_("密碼已更新。"), "success")
             return redirect(url_for("portfolio.index"))
     elif request.method == "POST":

@@ -6,7 +6,8 @@ _DATE = {"type": ["string", "null"], "format": "date"}
 SCHEMAS = {
     "Error": {
         "type": "object", "required": ["error", "status"],
-        "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                       "request_id": {"type": "string", "description": "the X-Request-ID of the request, for the logs"}},
     },
     "Milestone": {
         "type": "object",
@@ -156,6 +157,29 @@ SCHEMAS = {
         "properties": {"kpis": {"type": "array", "items": {"$ref": "#/components/schemas/Kpi"}}},
         "additionalProperties": False,
     },
+    "AuditEntry": {
+        "type": "object",
+        "required": ["id", "at", "user", "action", "entity_type", "entity_id", "remote_addr", "changes"],
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time", "description": "When, in UTC"},
+            "user": {"type": "string", "description": "The user's name, or the process (cli, seed, scheduler)"},
+            "action": {"type": "string", "description": "Such as login.failed, user.create, milestone.update"},
+            "entity_type": {"type": "string", "description": "project, milestone, user, alert, budget, month_end, …"},
+            "entity_id": {"type": ["string", "null"]},
+            "remote_addr": {"type": ["string", "null"], "description": "The client's address"},
+            "changes": {"type": "object", "description": "{field: [old, new]} for updates; the values for creates"},
+        },
+        "additionalProperties": False,
+    },
+    "AuditList": {
+        "type": "object", "required": ["entries", "page", "per_page", "total"],
+        "properties": {
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+        },
+        "additionalProperties": False,
+    },
 }
 
 
@@ -249,6 +273,28 @@ def openapi_document() -> dict:
             "/kpis": {"get": {
                 "summary": "The KPIs of the plan",
                 "responses": {"200": _json("KpiList", "All KPIs"), "401": _ERRORS["401"]},
+            }},
+            "/audit": {"get": {
+                "summary": "The audit log, newest first (administrators only)",
+                "parameters": [
+                    {"name": "user", "in": "query", "schema": {"type": "string"},
+                     "description": "The actor's name: an account, or cli, seed, scheduler"},
+                    {"name": "action", "in": "query", "schema": {"type": "string"},
+                     "description": "An action code (login.failed), or a family ending in a dot (login.)"},
+                    {"name": "project", "in": "query", "schema": {"type": "integer"},
+                     "description": "A project id: entries about it, its sub-plans, milestones, alerts and figures"},
+                    {"name": "from", "in": "query", "schema": {"type": "string"},
+                     "description": "First day, ROC (106/7/15) or ISO (2017-07-15), in the configured timezone"},
+                    {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "Last day, inclusive"},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                ],
+                "responses": {
+                    "200": _json("AuditList", "One page of entries"),
+                    "400": _json("FieldErrors", "Bad parameters, each named"),
+                    "401": _ERRORS["401"],
+                    "403": _json("Error", "The token's user is not an administrator"),
+                },
             }},
         },
     }

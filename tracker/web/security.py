@@ -1,16 +1,16 @@
 """Log in for everything: load the user of the session, refuse the anonymous, set safe headers."""
 from __future__ import annotations
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
 from tracker import db
 from tracker.domain.access import Action, may
-from tracker.models import Project, User
-from tracker.services import accounts
+from tracker.models import Project, User, utcnow
+from tracker.services import accounts, login
 from tracker.services.accounts import actor_of
 
 #: Endpoints open without a session: the login page, the language switch, static files; the API checks its own tokens.
-PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static", "health.healthz"}
 #: Endpoints a user who must change a one-time password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "i18n.switch", "static"}
 #: Files that scripts fetch: a Bearer token works for them as for the API.
@@ -33,11 +33,40 @@ def clear_session() -> None:
 
 
 def start_session(user: User) -> None:
-    """Remember a freshly logged-in user (a new session: no fixation)."""
+    """Remember a freshly logged-in user in a new server-side session (a new id: no fixation); commits it."""
     clear_session()
-    session.permanent = True
-    session["uid"] = user.id
-    session["epoch"] = user.session_epoch
+    now = utcnow()
+    session_ = db.get_session()
+    sid = login.begin_session(session_, user, request.remote_addr, now)
+    uid, epoch = user.id, user.session_epoch
+    session_.commit()
+    session.permanent = True  # idle lifetime: PERMANENT_SESSION_LIFETIME, renewed by every request
+    session["sid"] = sid
+    session["uid"] = uid
+    session["epoch"] = epoch
+    session["at"] = int(now.timestamp())  # the login time; the absolute lifetime counts from it
+
+
+def end_session() -> None:
+    """Log out: end this browser's session on the server (audited), then forget it here; commits."""
+    user = g.get("user")
+    if user is not None:
+        session_ = db.get_session()
+        login.log_out(session_, session.get("sid"), accounts.who_of(user, request.remote_addr))
+        session_.commit()
+    clear_session()
+
+
+def session_user() -> User | None:
+    """The user of this browser's session if the session is still open on the server (one indexed lookup)."""
+    absolute = int(current_app.config["SESSION_ABSOLUTE_LIFETIME"])
+    now = utcnow()
+    login_at = session.get("at")
+    # The cookie's own login time is checked first: an old cookie costs no query.
+    if not isinstance(login_at, int) or login_at + absolute <= now.timestamp():
+        return None
+    return login.session_user(db.get_session(), session.get("sid"), session.get("uid"), session.get("epoch"),
+                              absolute, now)
 
 
 def bearer_user() -> User | None | bool:
@@ -45,7 +74,13 @@ def bearer_user() -> User | None | bool:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return accounts.user_for_token(db.get_session(), token.strip()) or False
+    db_session = db.get_session()
+    # Revoked, expired and disabled users' tokens are refused; a token issued before expiries lasts the lifetime.
+    user = accounts.user_for_token(db_session, token.strip(),
+                                   lifetime_days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
+    if user is not None and db_session.dirty:
+        db_session.commit()  # the token's last use (noted at most once a minute), before the request's own work
+    return user or False
 
 
 def _load_user():
@@ -58,11 +93,10 @@ def _load_user():
             abort(401)
         g.user = user
         return None
-    uid = session.get("uid")
-    if uid is not None:
-        user = db.get_session().get(User, uid)
-        # A changed password or a deactivated account ends every session signed before it.
-        if user is not None and user.is_active and user.session_epoch == session.get("epoch"):
+    if session.get("uid") is not None:
+        # A logout, a changed password, a disabled account or the absolute lifetime ends the session.
+        user = session_user()
+        if user is not None:
             g.user = user
         else:
             clear_session()
@@ -99,4 +133,8 @@ def _headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["SESSION_COOKIE_SECURE"] and current_app.config["HSTS_SECONDS"]:
+        # Secure cookies mean the site is served over HTTPS: browsers should never try plain HTTP again.
+        response.headers.setdefault("Strict-Transport-Security",
+                                    f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains")
     return response
