@@ -121,7 +121,7 @@ def main() -> None:
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="tracker-load-")
     env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": "load-test-" * 4, "TRACKER_DATA_DIR": data_dir,
-           "TRACKER_RUN_SCHEDULER_IN_SERVER": "0"}
+           "TRACKER_RUN_SCHEDULER_IN_SERVER": "0", "TRACKER_LOG_LEVEL": "warning"}
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                                "tracker.wsgi:app"], env=env, cwd=str(ROOT))

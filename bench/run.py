@@ -75,7 +75,7 @@ def ok(response) -> None:
 def bench_app(url: str):
     """The tracker on the benchmark database."""
     return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "DATA_DIR": str(ROOT / "bench" / ".data"),
-                       "RUN_SCHEDULER_IN_SERVER": False})
+                       "RUN_SCHEDULER_IN_SERVER": False, "LOG_LEVEL": "warning"})  # no access line per timed request
 
 
 def touch(app, round_no: int, programmes: int = 10) -> None:

@@ -10,7 +10,6 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from tracker import db
 from tracker.domain import audit_labels
 from tracker.models import AuditEntry, Milestone, Project
 from tracker.services import audit

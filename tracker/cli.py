@@ -159,7 +159,9 @@ def _local(moment, tz_name: str):
     """A stored UTC timestamp in the configured timezone."""
     from zoneinfo import ZoneInfo
 
-    return accounts.as_utc(moment).astimezone(ZoneInfo(tz_name))
+    from tracker.models import as_utc
+
+    return as_utc(moment).astimezone(ZoneInfo(tz_name))
 
 
 def _user_action(name: str, act) -> None:

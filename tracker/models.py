@@ -28,6 +28,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back without their zone, which is UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
 class Base(so.DeclarativeBase):
     """Declarative base with a naming convention."""
 

@@ -1,10 +1,10 @@
-"""Accounts: create users, issue API tokens, log in with throttling, change passwords."""
+"""Accounts (帳號): create, disable, reset, change roles, issue and revoke API tokens, change passwords."""
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.domain import passwords
 from tracker.domain.access import Actor, Role
-from tracker.models import ApiToken, LoginAttempt, System, User, utcnow
+from tracker.models import ApiToken, System, User, as_utc, utcnow
 from tracker.services import audit, login
 from tracker.domain.errors import FieldError
 
@@ -112,11 +112,6 @@ TOKEN_USE_RECORD_SECONDS = 60
 _LABEL_MAX = 64
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """A stored timestamp with its UTC zone (SQLite hands them back without one)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
 
 
 def find_user(session: so.Session, name: str) -> User:
@@ -225,24 +220,6 @@ def set_role(session: so.Session, user: User, role: str, system: str | None, who
 def unlock_user(session: so.Session, user: User, who: audit.Who, now: datetime | None = None) -> None:
     """Clear the login delay that failed guesses put on the account (the login module's unlock, audited)."""
     login.unlock(session, user, who, now=now)
-
-
-def recent_login_failures(session: so.Session, user_ids: list[int], since: datetime) -> dict[int, int]:
-    """Failed logins per account since a moment, after its last success or unlock (one query for a page)."""
-    if not user_ids:
-        return {}
-    last_success = (sa.select(sa.func.max(LoginAttempt.at)).where(LoginAttempt.user_id == User.id,
-                                                                  LoginAttempt.succeeded.is_(True))
-                    .correlate(User).scalar_subquery())
-    rows = session.execute(
-        sa.select(User.id, sa.func.count(LoginAttempt.id))
-        .join(LoginAttempt, LoginAttempt.user_id == User.id)
-        .where(User.id.in_(user_ids), LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since,
-               sa.or_(User.login_unlocked_at.is_(None), LoginAttempt.at > User.login_unlocked_at),
-               sa.or_(last_success.is_(None), LoginAttempt.at > last_success))
-        .group_by(User.id)
-    )
-    return {user_id: count for user_id, count in rows}
 
 
 # --- API tokens -----------------------------------------------------------------------------------

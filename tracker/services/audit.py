@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 
 from tracker.domain import audit_labels
 from tracker.domain.roc import RocDateError, format_roc_date, parse_date
-from tracker.models import Alert, AuditEntry, Budget, Milestone, MonthEnd, Project, User
+from tracker.models import Alert, AuditEntry, Budget, Milestone, MonthEnd, Project, User, as_utc
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ def _csv_header(tz: str) -> list[str]:
 
 def _csv_line(row: AuditRow) -> list[str]:
     e = row.entry
-    at = e.at if e.at.tzinfo else e.at.replace(tzinfo=timezone.utc)
+    at = as_utc(e.at)
     return [csv_cell(v) for v in (
         row.at_text, at.astimezone(timezone.utc).isoformat(), e.actor, row.action_label, e.action,
         row.entity_label, e.entity_type, e.entity_id, row.project_id, row.project_name,

@@ -16,7 +16,7 @@ from flask import Flask
 
 from tracker import db
 from tracker.domain.roc import format_roc_date
-from tracker.models import JobRun, utcnow
+from tracker.models import JobRun, as_utc, utcnow
 from tracker.services import audit, notify, retention
 from tracker.services.alerts import ScanResult
 from tracker.services.progress import projects_due
@@ -144,11 +144,6 @@ def run_job(app: Flask, job_id: str, func: JobFunc, started_by: str = "scheduler
 # --- runs left behind by a process that died ----------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; they are stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists on this host (signal 0 checks without sending anything)."""
     try:
@@ -170,7 +165,7 @@ def gone_reason(run: JobRun, now: datetime | None = None, host: str | None = Non
     host = host or socket.gethostname()
     if run.host == host and run.pid is not None and not pid_alive(run.pid):
         return "the process is no longer running"
-    if now - _aware(run.started_at) > RUN_GIVEN_UP_AFTER:
+    if now - as_utc(run.started_at) > RUN_GIVEN_UP_AFTER:
         return f"still running after {RUN_GIVEN_UP_AFTER}"
     return None
 

@@ -21,13 +21,13 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tracker.models import LoginAttempt, User, UserSession, utcnow
+from tracker.models import LoginAttempt, User, UserSession, as_utc, utcnow
 from tracker.services import audit
 
 #: Compared against when the user does not exist, so a wrong name costs as long as a wrong password.
@@ -80,15 +80,6 @@ class ThrottlePolicy:
         return min(self.delay_max_seconds, self.delay_base_seconds * 2 ** min(failures - threshold, 64))
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A timestamp as an aware UTC datetime (SQLite hands them back without their zone)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def _wait_seconds(session: so.Session, user: User | None, name: str, remote_addr: str, policy: ThrottlePolicy,
                   now: datetime) -> float:
     """How long this address must still wait before it may try this account (or name); 0 when it may now."""
@@ -99,7 +90,7 @@ def _wait_seconds(session: so.Session, user: User | None, name: str, remote_addr
         last_success = session.scalar(
             sa.select(sa.func.max(LoginAttempt.at))
             .where(on_account, LoginAttempt.succeeded.is_(True), LoginAttempt.at > window_start))
-        since = max(t for t in (window_start, _utc(user.login_unlocked_at), _utc(last_success)) if t is not None)
+        since = max(t for t in (window_start, as_utc(user.login_unlocked_at), as_utc(last_success)) if t is not None)
     else:
         # A name no account has: its own failures slow it exactly as an account's would.
         on_account = sa.and_(LoginAttempt.username == name, LoginAttempt.user_id.is_(None))
@@ -118,14 +109,14 @@ def _wait_seconds(session: so.Session, user: User | None, name: str, remote_addr
                 policy.delay(address_failures, policy.address_max_failures))
     if delay <= 0:
         return 0.0
-    last_failure = max(t for t in (_utc(last_here_on_account), _utc(last_here)) if t is not None)
+    last_failure = max(t for t in (as_utc(last_here_on_account), as_utc(last_here)) if t is not None)
     return max(0.0, (last_failure + timedelta(seconds=delay) - now).total_seconds())
 
 
 def log_in(session: so.Session, name: str, password: str, remote_addr: str, policy: ThrottlePolicy,
            now: datetime | None = None) -> User:
     """Check a password, unless this address must wait first; every checked attempt is kept, every one audited."""
-    now = _utc(now) or utcnow()
+    now = as_utc(now) or utcnow()
     name = (name or "").strip()[:64]
     remote_addr = (remote_addr or "-")[:64]
     user = session.scalar(sa.select(User).where(User.name == name)) if name else None
@@ -149,9 +140,28 @@ def log_in(session: so.Session, name: str, password: str, remote_addr: str, poli
     return user
 
 
+def account_failures(session: so.Session, user_ids: list[int], since: datetime) -> dict[int, int]:
+    """Failed logins per account since a moment, after its last success or unlock: the count the throttle
+    holds against each account, for a page that lists many (one query)."""
+    if not user_ids:
+        return {}
+    last_success = (sa.select(sa.func.max(LoginAttempt.at)).where(LoginAttempt.user_id == User.id,
+                                                                  LoginAttempt.succeeded.is_(True))
+                    .correlate(User).scalar_subquery())
+    rows = session.execute(
+        sa.select(User.id, sa.func.count(LoginAttempt.id))
+        .join(LoginAttempt, LoginAttempt.user_id == User.id)
+        .where(User.id.in_(user_ids), LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since,
+               sa.or_(User.login_unlocked_at.is_(None), LoginAttempt.at > User.login_unlocked_at),
+               sa.or_(last_success.is_(None), LoginAttempt.at > last_success))
+        .group_by(User.id)
+    )
+    return {user_id: count for user_id, count in rows}
+
+
 def unlock(session: so.Session, user: User, who: audit.Who, *, now: datetime | None = None) -> None:
     """Forget an account's failed logins (an admin's unlock): no address waits for it any more on their account."""
-    user.login_unlocked_at = _utc(now) or utcnow()
+    user.login_unlocked_at = as_utc(now) or utcnow()
     audit.record(session, who, "user.unlock", "user", user.id, {"name": user.name})
 
 
@@ -166,7 +176,7 @@ def hash_session_id(sid: str) -> str:
 def begin_session(session: so.Session, user: User, remote_addr: str | None, now: datetime | None = None) -> str:
     """Open a server-side session for a user who just logged in; returns its random id, for the signed cookie."""
     sid = secrets.token_urlsafe(SESSION_ID_BYTES)
-    session.add(UserSession(sid_hash=hash_session_id(sid), user_id=user.id, created_at=_utc(now) or utcnow(),
+    session.add(UserSession(sid_hash=hash_session_id(sid), user_id=user.id, created_at=as_utc(now) or utcnow(),
                             remote_addr=(remote_addr or None) and remote_addr[:64]))
     session.flush()
     return sid
@@ -186,10 +196,10 @@ def session_user(session: so.Session, sid: str, user_id: int, epoch: int, absolu
     if row is None:
         return None
     user, created_at = row
-    now = _utc(now) or utcnow()
+    now = as_utc(now) or utcnow()
     if not user.is_active or user.session_epoch != epoch:
         return None
-    if _utc(created_at) + timedelta(seconds=absolute_lifetime_seconds) <= now:
+    if as_utc(created_at) + timedelta(seconds=absolute_lifetime_seconds) <= now:
         return None
     return user
 
@@ -199,7 +209,7 @@ def log_out(session: so.Session, sid: str | None, who: audit.Who, now: datetime 
     if sid:
         session.execute(sa.update(UserSession)
                         .where(UserSession.sid_hash == hash_session_id(sid), UserSession.ended_at.is_(None))
-                        .values(ended_at=_utc(now) or utcnow()))
+                        .values(ended_at=as_utc(now) or utcnow()))
     audit.record(session, who, "logout", "user", who.user_id)
 
 
@@ -209,5 +219,5 @@ def end_sessions(session: so.Session, user_id: int, now: datetime | None = None,
     where = [UserSession.user_id == user_id, UserSession.ended_at.is_(None)]
     if except_sid_hash is not None:
         where.append(UserSession.sid_hash != except_sid_hash)
-    result = session.execute(sa.update(UserSession).where(*where).values(ended_at=_utc(now) or utcnow()))
+    result = session.execute(sa.update(UserSession).where(*where).values(ended_at=as_utc(now) or utcnow()))
     return result.rowcount or 0

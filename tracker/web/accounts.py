@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from tracker import db
 from tracker.domain.access import Action, Role
-from tracker.models import ApiToken, System, User, utcnow
-from tracker.services import accounts
+from tracker.models import ApiToken, System, User, as_utc, utcnow
+from tracker.services import accounts, login
 from tracker.web.admin import _local_time
 from tracker.web.security import require
 
@@ -74,14 +74,14 @@ def _formatting() -> dict:
             "expires_at": lambda row: accounts.token_expires_at(row, lifetime),
             "token_state": lambda row: accounts.token_state(row, now, lifetime),
             "lifetime_days": lifetime,
-            "local_iso": lambda moment: accounts.as_utc(moment).astimezone(tz).isoformat(timespec="minutes"),
+            "local_iso": lambda moment: as_utc(moment).astimezone(tz).isoformat(timespec="minutes"),
             "parse_time": lambda text: datetime.fromisoformat(text)}
 
 
 def _failures(user_ids: list[int]) -> dict[int, int]:
     """Recent failed logins per account (the throttle's window), for the 「登入延遲」 mark."""
     since = utcnow() - timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    return accounts.recent_login_failures(db.get_session(), user_ids, since)
+    return login.account_failures(db.get_session(), user_ids, since)
 
 
 def _user_or_404(user_id: int) -> User:

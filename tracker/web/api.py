@@ -1,14 +1,14 @@
 """JSON API v1: Bearer tokens, projects, KPIs and the OpenAPI document."""
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from tracker import db
 from tracker.domain.access import Action
-from tracker.models import Alert, Kpi, Milestone, Project
+from tracker.models import Alert, Kpi, Milestone, Project, as_utc
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.services import accounts, execution, portfolio, progress
 from tracker.services import alerts as alert_service
@@ -158,11 +158,7 @@ def execution_rates():
 
 def _utc(moment) -> str | None:
     """A timestamp in ISO 8601 with its UTC offset (SQLite hands back naive UTC values)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.isoformat()
+    return None if moment is None else as_utc(moment).isoformat()
 
 
 def alert_json(a: Alert) -> dict:
@@ -260,8 +256,7 @@ def _field_errors(errors: dict[str, str]):
 
 def audit_json(entry) -> dict:
     """An audit entry as the API shows it: `at` in ISO 8601 UTC, `user` the actor's name."""
-    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
-    return {"id": entry.id, "at": at.astimezone(timezone.utc).isoformat(), "user": entry.actor,
+    return {"id": entry.id, "at": as_utc(entry.at).isoformat(), "user": entry.actor,
             "action": entry.action, "entity_type": entry.entity_type, "entity_id": entry.entity_id,
             "remote_addr": entry.remote_addr, "changes": entry.changes}
 
