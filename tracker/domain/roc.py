@@ -29,6 +29,31 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+#: The ROC years the tracker accepts anywhere (a year typed, a query argument, a file's 年度 column).
+ROC_YEAR_MIN, ROC_YEAR_MAX = 1, 300
+
+
+def is_roc_year(value: int) -> bool:
+    """Whether a whole number is an ROC year the tracker accepts (1–300)."""
+    return isinstance(value, int) and not isinstance(value, bool) and ROC_YEAR_MIN <= value <= ROC_YEAR_MAX
+
+
+def roc_month_start(year_roc: int, month: int) -> date:
+    """The first day of an ROC month (106, 9 -> 2017-09-01)."""
+    return date(from_roc_year(year_roc), month, 1)
+
+
+def roc_month_end(year_roc: int, month: int) -> date:
+    """The last day of an ROC month (106, 9 -> 2017-09-30)."""
+    return month_end(from_roc_year(year_roc), month)
+
+
+def previous_month(day: date) -> tuple[int, int]:
+    """The month before the one a day falls in, as (ROC year, month): the month a report on that day is for."""
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return to_roc_year(year), month
+
+
 def format_roc_date(d: date | None) -> str:
     """2017-07-15 -> 「106年7月15日」; None -> 「—」."""
     if d is None:
