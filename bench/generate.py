@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,7 +62,7 @@ def generate(url: str, scale: float, rng_seed: int = 7, echo=print) -> dict:
     migrate.upgrade(engine)
     rng = random.Random(rng_seed)
     n_projects = max(1, int(PROJECTS_PER_SCALE * scale))
-    with so.Session(engine) as session:
+    with db.make_sessionmaker(engine)() as session:  # as every writer: the data stamp moves
         seed.load_seed_file(session, ROOT / "seeds" / "projects_106.json", audit.Who("bench"))
         session.commit()
         systems = list(session.scalars(sa.select(System).order_by(System.sort_order)))

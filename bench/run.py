@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import FIRST_YEAR_ROC, generate, has_synthetic_portfolio  # noqa: E402
 
-from tracker import create_app, db, migrate  # noqa: E402
+from tracker import db, migrate  # noqa: E402
+from tracker.app import create_app  # noqa: E402
 from tracker.models import Milestone, Project, User  # noqa: E402
 from tracker.services import accounts, audit  # noqa: E402
 from tracker.services.scans import run_scans  # noqa: E402

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from decimal import Decimal
 
-from tracker import create_app, db, migrate
+from tracker import db, migrate
+from tracker.app import create_app
 from tracker.models import Budget, MonthEnd, Project
 from tracker.services import accounts, audit, seed
 

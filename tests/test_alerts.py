@@ -11,7 +11,7 @@ from conftest import YILAN, project_id
 from tracker import db
 from tracker.models import Alert, AuditEntry, MonthEnd
 from tracker.services import accounts, audit
-from tracker.services.alerts import month_end_before, scan_execution
+from tracker.services.execution_scan import month_end_before, scan_execution
 
 
 def alerts_by(session, status=None):

@@ -198,6 +198,16 @@ def test_filter_by_date_uses_taipei_days(client, admin, session):
     assert str(before.id) in rows_of(page_text(client, "?to=106/7/14"))
 
 
+def test_the_calendar_edges_are_a_range_not_an_error(client, admin, session):
+    entry = add(session, "kpi.actual", "kpi", "a")
+    # Day one and the last day a date can name: their Taipei midnight lies outside datetime's range in UTC.
+    for query in ("?from=0001-01-01", "?to=9999-12-31", "?from=0001-01-01&to=9999-12-31"):
+        response = client.get("/admin/audit" + query)
+        assert response.status_code == 200, query
+        assert str(entry.id) in rows_of(response.get_data(as_text=True)), query
+    assert client.get("/admin/audit.csv?from=0001-01-01&to=9999-12-31").status_code == 200
+
+
 @pytest.mark.parametrize("query, shown", [
     ("?from=106/13/1", "起日：日期不存在：「106/13/1」"),
     ("?to=yesterday", "迄日：無法辨識的日期「yesterday」"),

@@ -122,7 +122,7 @@ def test_session_cookie_is_http_only_and_same_site(seeded, make_user, auth):
 
 
 def test_secure_cookie_when_configured(database_url, tmp_path, make_user, seeded):
-    from tracker import create_app
+    from tracker.app import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k",
                       "DATA_DIR": str(tmp_path / "i2"), "SESSION_COOKIE_SECURE": True})

@@ -25,7 +25,7 @@ from tracker.services import portfolio
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.execution import execution_report
 from tracker.services.gantt import FilterError, GanttFilter, gantt_data
-from tracker.services.slippage import project_lights
+from tracker.services.lights import project_lights
 from conftest import HSINCHU, SEED_PATH, TAICHUNG, YILAN, YUNLIN, add_budget, add_month, project_id
 
 AS_OF = date(2017, 10, 1)

@@ -62,7 +62,7 @@ def test_users_token_prints_a_token_that_works(seeded, runner, client, session):
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path):
-    from tracker import create_app
+    from tracker.app import create_app
     from tracker.cli import main
 
     app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "SECRET_KEY": "k",

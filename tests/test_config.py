@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from tracker import config, create_app
+from tracker import config
+from tracker.app import create_app
 
 #: The settings the README promised from the environment but that could not be set before.
 ONCE_UNSETTABLE = {

@@ -5,10 +5,12 @@ import re
 from datetime import date
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from tracker import db
 from tracker.models import Milestone, Project
-from tracker.services import datastamp, slippage
+from tracker.services import datastamp, lights
+from tracker.services.cache import StampedCache
 
 from conftest import YILAN, project_id
 
@@ -83,7 +85,7 @@ def test_stamp_moves_only_on_committed_changes_to_what_pages_show(seeded, make_u
 
 
 def test_cache_keeps_a_value_for_one_stamp_and_a_bounded_number_of_keys():
-    cache = datastamp.StampedCache(size=2)
+    cache = StampedCache(size=2)
     built = []
 
     def build(value):
@@ -103,23 +105,38 @@ def test_cache_keeps_a_value_for_one_stamp_and_a_bounded_number_of_keys():
 def test_lights_after_a_change_judge_only_what_changed_and_match_a_full_judgement(seeded, monkeypatch):
     as_of = date(2018, 6, 30)
     with db.new_session(seeded) as s:
-        slippage.portfolio_lights(s, as_of)  # judged once: every programme
+        lights.portfolio_lights(s, as_of)  # judged once: every programme
         m = s.scalars(sa.select(Milestone).where(Milestone.status != "done").order_by(Milestone.id)).first()
         m.status, m.percent_complete = "done", 100
         m.actual_start_on, m.actual_finish_on = m.planned_start_on, m.planned_finish_on
         s.commit()
         owner = s.get(Project, m.project_id).parent_id or m.project_id
         judged = []
-        original = slippage.judge_milestone
+        original = lights.judge_milestone
 
         def counting(facts, *args):
             judged.append(facts.programme_id)
             return original(facts, *args)
 
-        monkeypatch.setattr(slippage, "judge_milestone", counting)
-        after = slippage.portfolio_lights(s, as_of)
+        monkeypatch.setattr(lights, "judge_milestone", counting)
+        after = lights.portfolio_lights(s, as_of)
         assert judged and set(judged) == {owner}  # only the changed programme's milestones were judged again
-        monkeypatch.setattr(slippage, "judge_milestone", original)
-        slippage._JUDGED.clear()
-        slippage._LIGHTS.clear()
-        assert after == slippage.portfolio_lights(s, as_of)  # the same lights as judging everything afresh
+        monkeypatch.setattr(lights, "judge_milestone", original)
+        lights._JUDGED.clear()
+        lights._LIGHTS.clear()
+        assert after == lights.portfolio_lights(s, as_of)  # the same lights as judging everything afresh
+
+
+def test_only_the_apps_sessions_keep_the_stamp_not_every_session_in_the_process(seeded):
+    start = _stamp(seeded)
+    with so.Session(db.get_engine(seeded)) as plain:  # a session made outside the app, as a library user might
+        plain.execute(sa.update(Project).where(Project.id == project_id(plain, YILAN)).values(description="外部"))
+        plain.commit()
+    assert _stamp(seeded) == start  # no listener on it: the app's events are the app's own
+    assert not datastamp.is_installed(so.Session)
+    assert datastamp.is_installed(seeded.extensions["tracker.sessionmaker"])
+
+    with db.new_session(seeded) as s:  # the CLI's, the scheduler's and scripts' sessions still move it
+        s.execute(sa.update(Project).where(Project.id == project_id(s, YILAN)).values(description="內部"))
+        s.commit()
+    assert _stamp(seeded) != start

@@ -198,3 +198,15 @@ def test_project_page_month_by_month(officer, session):
     assert "106年5月" in html and "106年8月" in html and "60.00%" in html
     assert "可支用預算數 550,000 千元" in html and "可支用預算數 9,999 千元" in html
     assert f"/execution/s-curve.svg?project={project_id(session, YILAN)}" in html.replace("&amp;", "&")
+
+
+def test_the_export_service_names_and_fills_the_file(officer, session):
+    from tracker.services import execution, exports
+
+    report = execution.execution_report(session, 106, 8, "system")
+    file = exports.execution_file(report, report.rows, "csv")
+    assert file.name == "execution-106-08-system.csv" and file.mimetype == "text/csv; charset=utf-8"
+    lines = file.body.decode("utf-8").lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("106年度 資本門 截至 8 月") and lines[-1].startswith("合計,")
+    with pytest.raises(ValueError):
+        exports.execution_file(report, report.rows, "pdf")

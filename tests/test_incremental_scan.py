@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from conftest import YILAN, YUNLIN, add_month, project_id
 from tracker import db
 from tracker.models import Alert, Milestone, MonthEnd, Project
+from tracker.domain.slippage import Light
 from tracker.services import audit
-from tracker.services.alerts import scan_execution
-from tracker.services.slippage import scan_schedule
+from tracker.services.lights import portfolio_lights
+from tracker.services.execution_scan import scan_execution
+from tracker.services.schedule_scan import scan_schedule
 from tracker.services.scans import run_scans
 
 AS_OF = date(2017, 10, 11)  # after the 10th: last month's reports are due too
@@ -122,3 +124,28 @@ def test_cli_scan_is_incremental_unless_full(seeded, runner):
     assert "schedule scan as of 2017-10-11: 0 opened, 0 updated, 0 resolved (incremental: 0 changed" in again.output
     full = runner.invoke(["scan", "--as-of", "2017-10-11", "--full"])
     assert full.exit_code == 0 and "incremental" not in full.output
+
+
+def test_a_bulk_update_of_milestones_is_seen_by_the_lights_and_the_incremental_scan(seeded, session):
+    day = date(2030, 12, 31)  # long after every planned finish: every open milestone is overdue (red)
+    programme = session.scalars(sa.select(Project).join(Milestone, Milestone.project_id == Project.id)
+                                .where(Project.parent_id.is_(None)).order_by(Project.seq).limit(1)).one()
+    ids = list(session.scalars(sa.select(Project.id).where(
+        sa.or_(Project.id == programme.id, Project.parent_id == programme.id))))
+    assert portfolio_lights(session, day).programmes[programme.id] == Light.RED
+    scan(session, day)
+    overdue = sa.select(Alert).where(Alert.kind == "OVERDUE", Alert.status != "resolved", Alert.project_id.in_(ids))
+    assert session.scalars(overdue).first() is not None
+    versions = dict(session.execute(sa.select(Milestone.id, Milestone.version).where(Milestone.project_id.in_(ids))).all())
+
+    session.execute(sa.update(Milestone).where(Milestone.project_id.in_(ids)).values(  # no version is raised
+        status="done", percent_complete=100, actual_start_on=Milestone.planned_start_on,
+        actual_finish_on=Milestone.planned_finish_on).execution_options(synchronize_session=False))
+    session.commit()
+    assert dict(session.execute(sa.select(Milestone.id, Milestone.version)
+                                .where(Milestone.project_id.in_(ids))).all()) == versions
+
+    assert portfolio_lights(session, day).programmes[programme.id] == Light.GREEN  # not the cached red
+    result = scan(session, day)
+    assert result.judged == 1 and result.resolved >= 1  # incremental, and it saw the change
+    assert session.scalars(overdue).first() is None

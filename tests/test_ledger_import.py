@@ -502,3 +502,9 @@ def test_budget_cut_below_what_was_allocated_is_refused(seeded, session):
     result = import_ledger(session, "b3.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "380,000", "20,000", 0]]),
                            OFFICER)
     assert result.replaced == 1
+
+
+def test_a_huge_number_in_a_cell_is_a_problem_not_a_crash(seeded, session):
+    problems = refused(session, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, "1" * 5000, "資本門", "1", "0", "0"],
+                                                   ["9" * 5000, "106", "資本門", "1", "0", "0"]]))
+    assert {problem.field for problem in problems} >= {"年度", "計畫名稱"}

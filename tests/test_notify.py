@@ -14,7 +14,8 @@ from conftest import HSINCHU, TAICHUNG, YILAN, YUNLIN, add_budget, add_month, pr
 from tracker import db
 from tracker.models import Alert, JobRun, User
 from tracker.services import jobs, notify
-from tracker.services.alerts import Finding, reconcile, scan_execution
+from tracker.services.alerts import Finding, reconcile
+from tracker.services.execution_scan import scan_execution
 from tracker.services.progress import projects_due
 
 BASE_URL = "https://tracker.moj.example"

@@ -5,7 +5,8 @@ import json
 
 import sqlalchemy as sa
 
-from tracker import create_app, db, logs, migrate
+from tracker import db, logs, migrate
+from tracker.app import create_app
 from tracker.models import AuditEntry
 from conftest import csrf_token
 

@@ -128,3 +128,57 @@ def test_static_assets_are_local(reader):
     assert "http://" not in html and "https://" not in html
     with reader.get("/static/style.css") as css:
         assert css.status_code == 200 and b"font-family" in css.data
+
+
+# --- odd query arguments: a 4xx naming what is wrong, never a server error ---------------------------------
+
+ODD_NUMBERS = ("²", "١٠٦", "1" * 5000, "-1", "1e3")
+
+
+@pytest.mark.parametrize("odd", ODD_NUMBERS)
+def test_odd_numbers_in_page_arguments_are_refused_or_ignored_never_a_500(reader, session, odd):
+    project_id = session.scalar(sa.select(Project.id).where(Project.parent_id.is_(None)).limit(1))
+    for path, expected in ((f"/kpis?year={odd}", 400), (f"/execution?year={odd}", 400), (f"/?year={odd}", 400),
+                           (f"/?page={odd}", 200), (f"/alerts?page={odd}", 200),
+                           (f"/gantt.svg?rows={odd}", 400), (f"/execution/s-curve.svg?project={odd}", 400),
+                           (f"/projects/{project_id}/reports/106-9?b={odd}", 404)):
+        assert reader.get(path).status_code == expected, path
+
+
+def test_ids_past_any_database_id_are_not_found(reader):
+    for path in (f"/projects/{2**63}", f"/projects/{2**64}", f"/milestones/{2**63}/replan",
+                 f"/projects/{2**63}/progress", f"/projects/{2**63}/curve"):
+        assert reader.get(path).status_code == 404, path
+
+
+def test_a_bad_year_keeps_its_words(reader):
+    response = reader.get("/kpis?year=²")
+    assert response.status_code == 400 and "年度須為民國年，例如 106" in response.get_data(as_text=True)
+    assert "年度須為民國年（例如 106），而非「²」" in reader.get("/?year=²").get_data(as_text=True)
+
+
+def test_the_menu_asks_the_permission_rule(seeded, make_user, auth, client):
+    make_user("lead", "leadership")
+    make_user("officer", "budget_officer")
+    make_user("boss", "admin")
+    auth.login("lead")
+    html = page(client, "/kpis")
+    assert ">匯入月報</a>" not in html and ">排程工作</a>" not in html and 'class="kpi-form"' not in html
+    auth.logout()
+    auth.login("officer")
+    html = page(client, "/kpis")
+    assert ">匯入月報</a>" in html and ">排程工作</a>" not in html and 'class="kpi-form"' in html
+    auth.logout()
+    auth.login("boss")
+    html = page(client, "/alerts")
+    assert ">匯入月報</a>" in html and ">排程工作</a>" in html and ">帳號管理</a>" in html
+    assert 'href="/alerts" aria-current="page"' in html
+
+
+def test_the_web_labels_say_what_the_domain_labels_say(app):
+    from tracker.domain import labels
+    from tracker.web import filters
+
+    with app.test_request_context("/"):
+        assert {k: str(v) for k, v in filters.STATUS_LABELS.items()} == labels.STATUS_LABELS
+        assert {k: str(v) for k, v in filters.DIRECTION_LABELS.items()} == labels.DIRECTION_LABELS

@@ -12,7 +12,7 @@ from conftest import csrf_token, project_id
 from tracker import db
 from tracker.models import Alert, AuditEntry, Milestone, PlannedCurve, ProgressReport
 from tracker.services import accounts, audit
-from tracker.services.slippage import scan_schedule
+from tracker.services.schedule_scan import scan_schedule
 
 BOAI = "臺灣高等法院檢察署暨智慧財產分署、臺灣臺北地方法院檢察署博一大樓辦公廳舍及舊有辦公室整修工程中程計畫"
 TAICHUNG = "臺灣高等法院臺中分院檢察署、臺灣臺中地方法院檢察署暨法務部行政執行署臺中分署擴遷建辦公廳舍計畫案"
@@ -338,3 +338,19 @@ def test_unknown_status_in_the_form_is_refused_in_words(pm, session):
     url = f"/projects/{boai}/progress?month=106-08"
     response = pm.post(url, data=form_data(pm, url, **{"milestones-0-status": "finished"}))
     assert response.status_code == 400 and "未知的狀態「finished」" in response.get_data(as_text=True)
+
+
+def test_the_report_month_and_the_form_defaults_come_from_the_service(seeded, session):
+    from tracker.services import portfolio, progress
+
+    project = portfolio.get_project(session, project_id(session, BOAI))
+    assert progress.default_report_month(project, date(2017, 3, 15)) == (106, 2)
+    assert progress.default_report_month(project, date(2017, 1, 5)) == (105, 12)
+    assert progress.default_report_month(project, date(2300, 1, 5)) == (project.last_year_roc, 12)
+    milestones = progress.report_milestones(project)
+    planned = progress.report_defaults(session, project, 106, 6, milestones)
+    assert planned.actual_percent is None and planned.planned_percent is not None  # from the milestones' spans
+    session.add(PlannedCurve(project_id=project.id, year_roc=106, month=6, planned_percent=D("42.5")))
+    session.flush()
+    assert progress.report_defaults(session, project, 106, 6, milestones).planned_percent == D("42.5")
+    assert progress.planned_curve_points(session, project, 106) == {6: D("42.5")}

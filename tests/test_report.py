@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import YILAN, add_budget, add_month
-from tracker.services.alerts import scan_execution
+from tracker.services.execution_scan import scan_execution
 
 
 @pytest.fixture

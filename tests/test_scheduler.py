@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from conftest import ROOT, TEST_PG_URL
 from tracker import db, scheduler
+from tracker.domain import labels
 from tracker.models import Alert, JobRun
 from tracker.services import jobs
 from tracker.services.scans import run_scan
@@ -93,7 +94,8 @@ def test_a_second_scheduler_refuses_to_start(app):
 
 SCHEDULER_PROCESS = """
 import logging, sys
-from tracker import create_app, scheduler
+from tracker import scheduler
+from tracker.app import create_app
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "k", "DATA_DIR": sys.argv[2]})
 scheduler.run_blocking(app)
@@ -393,7 +395,7 @@ def test_a_run_of_a_dead_process_is_marked_interrupted_when_the_scheduler_starts
         assert len(status) == 5  # nothing was due: no job ran
     finally:
         scheduler.stop_background(app)
-    assert jobs.RUN_STATUS_LABELS["interrupted"] == "已中斷"
+    assert labels.RUN_STATUS_LABELS["interrupted"] == "已中斷"
 
 
 def test_the_jobs_page_shows_an_interrupted_run(app, session, make_user, auth, client):

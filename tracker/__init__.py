@@ -1,4 +1,5 @@
-"""Capital project portfolio tracker of the Ministry of Justice (法務部)."""
-from tracker.app import create_app
+"""Capital project portfolio tracker of the Ministry of Justice (法務部).
 
-__all__ = ["create_app"]
+Imports nothing, so that importing a rule (tracker.domain) never boots the web stack; the app is
+``from tracker.app import create_app``.
+"""

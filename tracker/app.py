@@ -57,8 +57,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import (accounts, admin, api, audit, auth, charts, errors, execution, filters, health, i18n,
-                             portfolio, progress, security)
+    from tracker.web import (accounts, admin, alerts, api, audit, auth, charts, errors, execution, filters, health,
+                             i18n, kpis, ledger, portfolio, progress, projects, security)
 
     logs.init_app(app)  # first: every later hook and log line has the request id
     filters.init_app(app)
@@ -68,7 +68,11 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(portfolio.bp)
+    app.register_blueprint(projects.bp)
+    app.register_blueprint(kpis.bp)
     app.register_blueprint(execution.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(ledger.bp)
     app.register_blueprint(progress.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)

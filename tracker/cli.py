@@ -15,6 +15,7 @@ from tracker.app import create_app
 from tracker.models import Project, User
 from tracker.services import accounts, audit, demo, ledger_import, seed
 from tracker.services.scans import rescan_after_import
+from tracker.domain.roc import ROC_YEAR_MAX, ROC_YEAR_MIN
 
 
 def friendly_errors(func):
@@ -365,7 +366,7 @@ def scan_command(as_of, full: bool) -> None:
 
 
 @main.command("demo")
-@click.option("--year", default=106, show_default=True, type=click.IntRange(1, 300), help="ROC year.")
+@click.option("--year", default=106, show_default=True, type=click.IntRange(ROC_YEAR_MIN, ROC_YEAR_MAX), help="ROC year.")
 @click.option("--clear", is_flag=True, help="Remove the demo figures instead.")
 @with_appcontext
 @friendly_errors

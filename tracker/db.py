@@ -7,7 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g
 
-from tracker.services import datastamp  # noqa: F401  (every session then keeps the data stamp)
+from tracker.services import datastamp, scanstate
 
 #: How long a SQLite writer waits for another writer before giving up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -41,16 +41,24 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # the scans' fingerprints hash rows in SQL; PostgreSQL has md5, SQLite gets the same function here
+            dbapi_connection.create_function(scanstate.SQLITE_ROW_HASH, 1, scanstate.sqlite_row_hash,
+                                             deterministic=True)
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_sessionmaker(engine: sa.Engine) -> so.sessionmaker:
+    """The session factory every writer uses: its sessions move the data stamp when they commit a change."""
+    return datastamp.install(so.sessionmaker(bind=engine, expire_on_commit=False))
 
 
 def init_app(app: Flask) -> None:
     """Create the app's engine and session factory, and close the request session at teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["tracker.engine"] = engine
-    app.extensions["tracker.sessionmaker"] = so.sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["tracker.sessionmaker"] = make_sessionmaker(engine)
     app.teardown_appcontext(_close_session)
 
 

@@ -388,8 +388,10 @@ class Budget(Base):
 
     @property
     def available(self) -> Decimal:
-        """可支用預算數 = 原預算 + 追加預算 + 以前年度保留數."""
-        return self.original + self.supplementary + self.carried_over
+        """可支用預算數 (domain.execution.available_budget)."""
+        from tracker.domain.execution import available_budget
+
+        return available_budget(self.original, self.supplementary, self.carried_over)
 
 
 class MonthEnd(Base):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUDGET_CSV_HEADER, MONTH_CSV_HEADER, PASSWORD, SEED_PATH, YILAN
-from tracker import create_app, db, migrate
+from tracker import db, migrate
+from tracker.app import create_app
 from tracker.services import accounts, audit, seed
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

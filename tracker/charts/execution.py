@@ -61,9 +61,9 @@ def draw_s_curve(data: SCurveData) -> ExecutionFigure:
 def _draw_s_curve(data: SCurveData) -> ExecutionFigure:
     fig = Figure(figsize=(9, 5.2))
     ax = fig.add_axes((0.11, 0.1, 0.86, 0.8))
-    fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43")
+    fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43", parse_math=False)
     if data.is_synthetic:
-        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR)
+        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR, parse_math=False)
     months = [p.month for p in data.points]
     if data.points:
         ax.plot(months, [float(p.allocated) for p in data.points], marker="o", markersize=4, color=ALLOCATED_COLOR,
@@ -71,7 +71,8 @@ def _draw_s_curve(data: SCurveData) -> ExecutionFigure:
         ax.plot(months, [float(p.executed) for p in data.points], marker="s", markersize=4, color=EXECUTED_COLOR,
                 label=tr("累計執行數"), gid="executed")
     else:
-        ax.text(0.5, 0.5, tr("尚無月報資料"), transform=ax.transAxes, ha="center", va="center", fontsize=11)
+        ax.text(0.5, 0.5, tr("尚無月報資料"), transform=ax.transAxes, ha="center", va="center", fontsize=11,
+                parse_math=False)
     if data.available > 0:
         ax.plot([0.5, 12.5], [float(data.available)] * 2, linestyle=":", color=AVAILABLE_COLOR, linewidth=1.2,
                 label=tr("可支用預算數 %(amount)s", amount=f"{data.available:,.0f}"), gid="available")
@@ -89,16 +90,17 @@ def _draw_s_curve(data: SCurveData) -> ExecutionFigure:
                 gid="forecast")
     ax.set_xlim(0.5, 12.5)
     ax.xaxis.set_major_locator(FixedLocator(range(1, 13)))
-    ax.set_xticklabels([tr("%(month)s月", month=m) for m in range(1, 13)])
+    ax.set_xticklabels([tr("%(month)s月", month=m) for m in range(1, 13)], parse_math=False)
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-    ax.set_ylabel(tr("千元"))
+    ax.set_ylabel(tr("千元"), parse_math=False)
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if ax.lines:
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        for text in ax.legend(loc="lower right", fontsize=8, frameon=False).get_texts():
+            text.set_parse_math(False)
     lines = {line.get_gid(): ([float(x) for x in line.get_xdata()], [float(y) for y in line.get_ydata()])
              for line in ax.lines}
     return ExecutionFigure(fig, lines=lines)
@@ -112,9 +114,9 @@ def draw_rate_bars(data: RateBarsData) -> ExecutionFigure:
 
 def _draw_rate_bars(data: RateBarsData) -> ExecutionFigure:
     fig = Figure(figsize=(11, 5))
-    fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43")
+    fig.text(0.02, 0.975, data.title, ha="left", va="top", fontsize=12, color="#102a43", parse_math=False)
     if data.is_synthetic:
-        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR)
+        fig.text(0.98, 0.975, tr(SYNTHETIC_NOTE), ha="right", va="top", fontsize=9, color=TARGET_COLOR, parse_math=False)
     highest = max([float(v) for b in (*data.by_system, *data.by_category)
                    for v in (b.allocation_rate, b.achievement_rate) if v is not None] + [100.0])
     drawn: list[DrawnRateBar] = []
@@ -128,7 +130,9 @@ def _draw_rate_bars(data: RateBarsData) -> ExecutionFigure:
         Line2D([], [], color=LOW_COLOR, linestyle=":",
                label=tr("檢討線 %(pct)s%%（分配預算執行率）", pct=f"{data.low_rate_pct.normalize():f}")),
     ]
-    fig.legend(handles=legend, loc="upper right", bbox_to_anchor=(0.98, 0.93), ncol=4, fontsize=8, frameon=False)
+    for text in fig.legend(handles=legend, loc="upper right", bbox_to_anchor=(0.98, 0.93), ncol=4, fontsize=8,
+                           frameon=False).get_texts():
+        text.set_parse_math(False)
     return ExecutionFigure(fig, bars=drawn)
 
 
@@ -142,28 +146,30 @@ def _rate_panel(ax: Axes, panel: str, heading: str, groups: tuple[RateBar, ...],
         for x, group in enumerate(groups):
             value: Decimal | None = getattr(group, series)
             if value is None:
-                ax.text(x + offset, 1, "—", ha="center", va="bottom", fontsize=8, color="#607d8b")
+                ax.text(x + offset, 1, "—", ha="center", va="bottom", fontsize=8, color="#607d8b", parse_math=False)
                 drawn.append(DrawnRateBar(panel, group.label, series, None))
                 continue
             container = ax.bar(x + offset, float(value), width=width, color=color,
                                gid=f"{panel}:{series}:{group.label}")
             height = container.patches[0].get_height()
-            ax.text(x + offset, height + highest * 0.01, f"{round_rate(value)}", ha="center", va="bottom", fontsize=7)
+            ax.text(x + offset, height + highest * 0.01, f"{round_rate(value)}", ha="center", va="bottom", fontsize=7,
+                    parse_math=False)
             drawn.append(DrawnRateBar(panel, group.label, series, height))
     ax.axhline(float(data.target_pct), color=TARGET_COLOR, linestyle="--", linewidth=1, gid="target")
     ax.axhline(float(data.low_rate_pct), color=LOW_COLOR, linestyle=":", linewidth=1, gid="low_rate")
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([g.label for g in groups], fontsize=8.5)
+    ax.set_xticklabels([g.label for g in groups], fontsize=8.5, parse_math=False)  # names as written, "$" too
     ax.set_xlim(-0.6, max(len(groups), 1) - 0.4)
     ax.set_ylim(0, highest * 1.12)
-    ax.set_ylabel("%")
-    ax.set_title(heading, fontsize=10, loc="left")
+    ax.set_ylabel("%", parse_math=False)
+    ax.set_title(heading, fontsize=10, loc="left", parse_math=False)
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if not groups:
-        ax.text(0.5, 0.5, tr("尚無資料"), transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        ax.text(0.5, 0.5, tr("尚無資料"), transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                    parse_math=False)
     return drawn
 
 

@@ -22,10 +22,11 @@ from tracker.charts import fonts, output
 from tracker.charts.data import GanttData, GanttRow
 from tracker.charts.labels import tr
 from tracker.domain.roc import format_roc_date, to_roc_year
+from tracker.domain.labels import LIGHT_COLOURS
 from tracker.domain.slippage import Light
 
 #: Bar colours by light (紅燈, 黃燈, 綠燈, none yet).
-LIGHT_COLORS = {Light.RED: "#d32f2f", Light.YELLOW: "#f2a900", Light.GREEN: "#2e7d32", Light.NONE: "#9e9e9e"}
+LIGHT_COLORS = {light: LIGHT_COLOURS[light.css] for light in Light}
 BASELINE_COLOR = "#b0bec5"
 AS_OF_COLOR = "#c62828"
 #: Opacity of the part of a bar that is a forecast or a plan rather than what happened.
@@ -244,7 +245,7 @@ class _YearAxis(Artist):
         pad = rc["xtick.minor.pad"]  # the labels sit on ticks of length 0: the pad alone
         self.labels = []
         for y, (transform, va, ha) in ((0, ax.get_xaxis_text1_transform(pad)), (1, ax.get_xaxis_text2_transform(pad))):
-            self.labels.append(_Texts(Text(0, 0, "", transform=transform, va=va, ha=ha),
+            self.labels.append(_Texts(Text(0, 0, "", transform=transform, va=va, ha=ha, parse_math=False),
                                       [(x, y, label, LABEL_SIZE, label_color, None) for x, label in zip(middles, labels)]))
 
     def set_figure(self, fig):
@@ -288,7 +289,8 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
     x0, x1 = _x(first_day), _x(last_day) + 1
     year_ticks, year_lines = _year_axis(ax, first_day, last_day)
     if not data.rows:
-        ax.text(0.5, 0.5, tr("沒有符合條件的計畫"), transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        ax.text(0.5, 0.5, tr("沒有符合條件的計畫"), transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                parse_math=False)
 
     label_width_pt = LABEL_WIDTH * 72
     row_labels = []
@@ -331,7 +333,9 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
         drawn.append(DrawnRow(y, row.kind, text, url, row.light, tuple(bars),
                               tuple(m.planned_finish_on for m in row.milestones)))
 
-    labels.add_artist(_Texts(Text(0, 0, "", ha="left", va="center", clip_on=False, transform=labels.transData),
+    # names are drawn as written: a "$" in one never goes through mathtext
+    labels.add_artist(_Texts(Text(0, 0, "", ha="left", va="center", clip_on=False, transform=labels.transData,
+                                  parse_math=False),
                              row_labels))
     if band_verts:  # header bands across the label column and the chart
         labels.add_collection(PolyCollection(band_verts, facecolors=band_colors, linewidths=0, zorder=0.5))
@@ -357,13 +361,14 @@ def _draw(data: GanttData, project_url: Callable[[int], str]) -> GanttFigure:
     ax.axvline(as_of_x, color=AS_OF_COLOR, linestyle="--", linewidth=1.0, zorder=5)
     ax.annotate(tr("評核基準日 %(day)s", day=format_roc_date(data.as_of)), xy=(as_of_x, 1.0), xycoords=("data", "axes fraction"),
                 xytext=(0, 15), textcoords="offset points", ha="center", va="bottom", fontsize=LABEL_SIZE,
-                color=AS_OF_COLOR, annotation_clip=False)
+                color=AS_OF_COLOR, annotation_clip=False, parse_math=False)
     ax.add_artist(_YearAxis(ax, year_lines, [_x(middle) for _, middle in year_ticks],
                             [label for label, _ in year_ticks]))  # after the bands: drawn over them, as an axis is
 
-    fig.text(0.1 / FIG_WIDTH, 1 - 0.12 / height, data.title, ha="left", va="top", fontsize=12, color="#102a43")
+    fig.text(0.1 / FIG_WIDTH, 1 - 0.12 / height, data.title, ha="left", va="top", fontsize=12, color="#102a43",
+             parse_math=False)
     fig.text(0.1 / FIG_WIDTH, 1 - 0.42 / height, data.subtitle, ha="left", va="top", fontsize=LABEL_SIZE,
-             color="#486581")
+             color="#486581", parse_math=False)
     fig.legend(handles=_legend(), loc="upper right", bbox_to_anchor=(1 - RIGHT_PAD / FIG_WIDTH, 1 - 0.3 / height),
                ncol=9, fontsize=LABEL_SIZE, frameon=False, handlelength=1.6, columnspacing=1.0)
     return GanttFigure(fig, drawn, first_day, last_day, year_ticks)

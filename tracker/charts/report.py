@@ -12,10 +12,13 @@ from tracker.charts import fonts
 from tracker.charts.data import GanttData, RateBarsData, SCurveData
 from tracker.charts.execution import draw_rate_bars, draw_s_curve
 from tracker.charts.gantt import draw as draw_gantt
+from tracker.domain.labels import LIGHT_COLOURS as COLOURS_BY_CODE
+from tracker.domain.slippage import Light
 
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 22
-LIGHT_COLOURS = {"綠燈": "#2e7d32", "黃燈": "#f9a825", "紅燈": "#d32f2f"}
+#: The colour of a cell that shows a light, from the light's code (domain.labels.LIGHT_COLOURS by Light.css).
+LIGHT_COLOURS = {light.label: COLOURS_BY_CODE[light.css] for light in Light if light is not Light.NONE}
 
 
 @dataclass
@@ -42,11 +45,12 @@ class ReportData:
 
 def _page(title: str, data: ReportData) -> tuple[Figure, object]:
     fig = Figure(figsize=A4_LANDSCAPE)
-    fig.text(0.04, 0.95, title, fontsize=15)
-    fig.text(0.96, 0.95, f"資料截至 {data.as_of_label}", fontsize=9, ha="right")
+    fig.text(0.04, 0.95, title, fontsize=15, parse_math=False)
+    fig.text(0.96, 0.95, f"資料截至 {data.as_of_label}", fontsize=9, ha="right", parse_math=False)
     if data.synthetic_note:
-        fig.text(0.04, 0.915, data.synthetic_note, fontsize=8, color="#a15c00")
-    fig.text(0.5, 0.02, f"{data.title}｜{data.generated_label}", fontsize=7, ha="center", color="#5b6776")
+        fig.text(0.04, 0.915, data.synthetic_note, fontsize=8, color="#a15c00", parse_math=False)
+    fig.text(0.5, 0.02, f"{data.title}｜{data.generated_label}", fontsize=7, ha="center", color="#5b6776",
+             parse_math=False)
     return fig, fig.add_axes((0.04, 0.06, 0.92, 0.83))
 
 
@@ -58,7 +62,7 @@ def _table_pages(pdf: PdfPages, title: str, headings: list[str], rows: list[list
         fig, ax = _page(heading, data)
         ax.axis("off")
         if not chunk:
-            ax.text(0, 0.9, empty, fontsize=11)
+            ax.text(0, 0.9, empty, fontsize=11, parse_math=False)
         else:
             table = ax.table(cellText=chunk, colLabels=headings, colWidths=widths, loc="upper left", cellLoc="left")
             table.auto_set_font_size(False)
@@ -67,6 +71,7 @@ def _table_pages(pdf: PdfPages, title: str, headings: list[str], rows: list[list
             for (row, column), cell in table.get_celld().items():
                 if row == 0:
                     cell.set_facecolor("#e4ebf4")
+                cell.get_text().set_parse_math(False)  # cells hold names and messages: drawn as written
                 text = cell.get_text().get_text()
                 if text in LIGHT_COLOURS:
                     cell.get_text().set_color(LIGHT_COLOURS[text])
@@ -78,15 +83,15 @@ def render_report(data: ReportData) -> bytes:
     buffer = io.BytesIO()
     with fonts.chart_style(), PdfPages(buffer, metadata={"Title": data.title, "Subject": f"資料截至 {data.as_of_label}"}) as pdf:
         cover = Figure(figsize=A4_LANDSCAPE)
-        cover.text(0.5, 0.70, data.title, fontsize=22, ha="center")
-        cover.text(0.5, 0.62, f"資料截至 {data.as_of_label}", fontsize=16, ha="center")
+        cover.text(0.5, 0.70, data.title, fontsize=22, ha="center", parse_math=False)
+        cover.text(0.5, 0.62, f"資料截至 {data.as_of_label}", fontsize=16, ha="center", parse_math=False)
         for i, (heading, value) in enumerate(data.summary):
-            cover.text(0.30, 0.50 - i * 0.045, heading, fontsize=12)
-            cover.text(0.70, 0.50 - i * 0.045, value, fontsize=12, ha="right")
+            cover.text(0.30, 0.50 - i * 0.045, heading, fontsize=12, parse_math=False)
+            cover.text(0.70, 0.50 - i * 0.045, value, fontsize=12, ha="right", parse_math=False)
         if data.synthetic_note:
-            cover.text(0.5, 0.16, data.synthetic_note, fontsize=10, ha="center", color="#a15c00")
-        cover.text(0.5, 0.08, "目錄：" + "、".join(data.sections), fontsize=9, ha="center")
-        cover.text(0.5, 0.04, data.generated_label, fontsize=8, ha="center", color="#5b6776")
+            cover.text(0.5, 0.16, data.synthetic_note, fontsize=10, ha="center", color="#a15c00", parse_math=False)
+        cover.text(0.5, 0.08, "目錄：" + "、".join(data.sections), fontsize=9, ha="center", parse_math=False)
+        cover.text(0.5, 0.04, data.generated_label, fontsize=8, ha="center", color="#5b6776", parse_math=False)
         pdf.savefig(cover)
 
         pdf.savefig(draw_gantt(data.gantt).figure)

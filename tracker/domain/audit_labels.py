@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.domain.access import ROLE_LABELS
-from tracker.domain.progress import STATUS_LABELS as MILESTONE_STATUS_LABELS
+from tracker.domain.labels import ALERT_STATUS_LABELS, DIRECTION_LABELS, KIND_LABELS, RUN_STATUS_LABELS
+from tracker.domain.labels import STATUS_LABELS as MILESTONE_STATUS_LABELS
 from tracker.domain.roc import format_roc_date
 
 #: What each action code means (動作). Codes not listed are shown as they are.
@@ -194,11 +195,10 @@ ENTITY_FIELD_LABELS: dict[tuple[str, str], str] = {
 
 #: Coded values shown in words, by change key.
 VALUE_LABELS: dict[str, dict[str, str]] = {
-    "status": {**MILESTONE_STATUS_LABELS, "open": "待處理", "acknowledged": "已確認", "resolved": "已解除",
-               "running": "執行中", "succeeded": "成功", "failed": "失敗", "interrupted": "已中斷"},
+    "status": {**MILESTONE_STATUS_LABELS, **ALERT_STATUS_LABELS, **RUN_STATUS_LABELS},
     "role": {role.value: label for role, label in ROLE_LABELS.items()},
-    "kind": {"capital": "資本門", "current": "經常門", "budgets": "預算", "month_end": "月報"},
-    "direction": {"at_least": "以上（≥）", "at_most": "以下（≤）"},
+    "kind": {**KIND_LABELS, "budgets": "預算", "month_end": "月報"},
+    "direction": DIRECTION_LABELS,
 }
 
 #: Keys whose value is a list of things (token ids), never an [old, new] pair.

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-STATUSES = ("not_started", "in_progress", "done", "on_hold", "cancelled")
-STATUS_LABELS = {"not_started": "未開始", "in_progress": "進行中", "done": "已完成", "on_hold": "暫停", "cancelled": "已取消"}
+from tracker.domain.labels import CLOSED_STATUSES, STATUS_LABELS, STATUSES
+
+__all__ = ["CLOSED_STATUSES", "STATUSES", "STATUS_LABELS"]  # re-exported: the lists live in domain.labels
 UPDATABLE = ("status", "percent_complete", "actual_start", "actual_finish")
 
 
@@ -78,7 +79,7 @@ def apply_update(current: MilestoneProgress, changes: dict[str, Any], today: dat
         errors["status"] = "已有實際開始日或進度時，狀態不可為「未開始」"
     if new.status in ("in_progress", "done") and new.actual_start is None:
         errors["actual_start"] = "進行中或已完成的里程碑須填實際開始日"
-    if new.actual_finish is not None and new.status not in ("done", "cancelled"):
+    if new.actual_finish is not None and new.status not in CLOSED_STATUSES:
         errors["status"] = "填了實際完成日，狀態應為「已完成」"
     return (current if errors else new), errors
 

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
+from tracker.domain.labels import CLOSED_STATUSES as CLOSED
+
 HUNDRED = Decimal(100)
-CLOSED = ("done", "cancelled")
 
 
 class Light(enum.IntEnum):

@@ -11,9 +11,9 @@ import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.domain import passwords
-from tracker.domain.access import Actor, Role
+from tracker.domain.access import Action, Actor, Role, may
 from tracker.models import ApiToken, System, User, as_utc, utcnow
-from tracker.services import audit, login
+from tracker.services import audit, login, systems
 from tracker.domain.errors import FieldError
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
@@ -38,10 +38,19 @@ def who_of(user: User, remote_addr: str | None = None) -> audit.Who:
     return audit.Who(user.name, user.id, remote_addr)
 
 
+def check_may(session: so.Session, who: audit.Who, action: Action, project_system_codes=()) -> None:
+    """Every write service asks this: a person (``who`` with a user id) must be allowed the action, else
+    PermissionError (a 403 on the web); a process without an account (the CLI at the server, the seed) may."""
+    if who.user_id is None:
+        return
+    if not may(actor_of(session.get(User, who.user_id)), action, project_system_codes):
+        raise PermissionError(f"{who.name} may not {action.value}")
+
+
 def find_system(session: so.Session, text: str) -> System:
     """A system by its name as the plan writes it (檢察) or its short code (prosecution)."""
     text = (text or "").strip()
-    system = session.scalar(sa.select(System).where(sa.or_(System.name == text, System.code == text.lower())))
+    system = systems.find_system_row(session, text)
     if system is None:
         known = ", ".join(f"{s.name} ({s.code})" for s in session.scalars(sa.select(System).order_by(System.sort_order)))
         raise AccountError("system", f"unknown system {text!r}; known: {known or 'none (run tracker init first)'}")
@@ -62,6 +71,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def create_user(session: so.Session, name: str, role: str, password: str, system: str | None,
                 who: audit.Who, must_change_password: bool = False, email: str | None = None) -> User:
     """Add a user; project managers need a system, and the name must be free."""
+    check_may(session, who, Action.MANAGE_USERS)
     name = (name or "").strip()
     email = (email or "").strip() or None
     if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
@@ -141,6 +151,7 @@ def _refuse_last_admin(session: so.Session, user: User, field: str, doing: str) 
 
 def disable_user(session: so.Session, user: User, who: audit.Who, now: datetime | None = None) -> int:
     """Disable an account: its sessions end and its tokens are revoked; returns how many tokens were revoked."""
+    check_may(session, who, Action.MANAGE_USERS)
     now = now or utcnow()
     if not user.is_active:
         raise AccountError("name", f"帳號 {user.name} 已停用")
@@ -158,6 +169,7 @@ def disable_user(session: so.Session, user: User, who: audit.Who, now: datetime 
 
 def enable_user(session: so.Session, user: User, who: audit.Who) -> None:
     """Enable a disabled account again (its old tokens stay revoked)."""
+    check_may(session, who, Action.MANAGE_USERS)
     if user.is_active:
         raise AccountError("name", f"帳號 {user.name} 已是啟用狀態")
     user.is_active = True
@@ -181,6 +193,7 @@ def reset_password(session: so.Session, user: User, who: audit.Who, now: datetim
 
     The account's sessions end and its tokens are revoked: whoever held the old password holds nothing.
     """
+    check_may(session, who, Action.MANAGE_USERS)
     now = now or utcnow()
     if who.user_id == user.id:
         raise AccountError("name", "不能重設自己的密碼；請用「變更密碼」")
@@ -196,6 +209,7 @@ def reset_password(session: so.Session, user: User, who: audit.Who, now: datetim
 
 def set_role(session: so.Session, user: User, role: str, system: str | None, who: audit.Who) -> None:
     """Change an account's role and system; a project manager needs a system, and one admin must stay."""
+    check_may(session, who, Action.MANAGE_USERS)
     try:
         role_ = Role(role)
     except ValueError:
@@ -219,6 +233,7 @@ def set_role(session: so.Session, user: User, role: str, system: str | None, who
 
 def unlock_user(session: so.Session, user: User, who: audit.Who, now: datetime | None = None) -> None:
     """Clear the login delay that failed guesses put on the account (the login module's unlock, audited)."""
+    check_may(session, who, Action.MANAGE_USERS)
     login.unlock(session, user, who, now=now)
 
 
@@ -260,6 +275,8 @@ def issue_token(session: so.Session, name: str, who: audit.Who, lifetime_days: i
     """
     now = now or utcnow()
     user = find_user(session, name)
+    if who.user_id != user.id:
+        check_may(session, who, Action.MANAGE_USERS)  # one's own token, or an admin's doing
     if not user.is_active:
         raise AccountError("name", f"帳號 {user.name} 已停用，不能發給憑證")
     if isinstance(lifetime_days, bool) or not isinstance(lifetime_days, int) or lifetime_days < 1:
@@ -290,7 +307,9 @@ def list_tokens(session: so.Session, user: User) -> list[ApiToken]:
 
 def revoke_token(session: so.Session, user: User, token_id: int, who: audit.Who,
                  now: datetime | None = None) -> ApiToken:
-    """Revoke one token of this user (the views let a user revoke only his own, an admin anyone's)."""
+    """Revoke one token of this user: one's own, or anyone's by an admin."""
+    if who.user_id != user.id:
+        check_may(session, who, Action.MANAGE_USERS)
     row = session.get(ApiToken, token_id) if isinstance(token_id, int) else None
     if row is None or row.user_id != user.id:
         raise AccountError("token_id", f"{user.name} 沒有編號 {token_id} 的憑證")
@@ -303,6 +322,7 @@ def revoke_token(session: so.Session, user: User, token_id: int, who: audit.Who,
 
 def revoke_all_tokens(session: so.Session, user: User, who: audit.Who, now: datetime | None = None) -> int:
     """Revoke every token of this user not yet revoked; returns how many."""
+    check_may(session, who, Action.MANAGE_USERS)
     revoked = _revoke_live_tokens(session, user, now or utcnow())
     audit.record(session, who, "token.revoke_all", "user", user.id, {"revoked": revoked})
     return len(revoked)

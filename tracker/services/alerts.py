@@ -1,25 +1,22 @@
-"""Alerts: scans open, update and resolve them; budget officers and managers acknowledge them."""
+"""The alerts' life cycle: scans open, update and resolve them (reconcile); budget officers and
+managers acknowledge them; pages and reports list them. The scans themselves live in
+services.execution_scan and services.schedule_scan."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.domain.access import Action, may, sees_all_projects
-from tracker.domain.execution import ExecutionThresholds, is_below_target, is_low_execution, round_rate
-from tracker.domain.roc import format_roc_month
-from tracker.models import ALERT_STATUSES, Alert, Budget, MonthEnd, Project, System, User, project_systems, utcnow
-from tracker.services import audit, scanstate
-from tracker.services.accounts import actor_of
-from tracker.services.execution import dataset, execution_report
 from tracker.domain.errors import FieldError
+from tracker.models import ALERT_STATUSES, Alert, Project, System, User, project_systems, utcnow
+from tracker.services import audit
+from tracker.services.accounts import actor_of
 
-EXECUTION_KINDS = ("LOW_EXECUTION", "BELOW_TARGET")
 KIND_LABELS = {
     "LOW_EXECUTION": "分配預算執行率偏低",
     "BELOW_TARGET": "預估未達執行率目標",
@@ -126,118 +123,6 @@ def reconcile(session: so.Session, kinds: Iterable[str], findings: list[Finding]
     result.opened, result.updated, result.resolved = len(new), len(changed), len(gone)
     if new or changed or gone:
         session.expire_all()  # alerts loaded earlier in this session must not show what was just replaced
-    return result
-
-
-def month_end_before(as_of: date) -> tuple[int, int]:
-    """The (Gregorian year, month) of the last month-end on or before a date."""
-    following = as_of + timedelta(days=1)
-    if following.month != as_of.month:
-        return as_of.year, as_of.month
-    first = as_of.replace(day=1) - timedelta(days=1)
-    return first.year, first.month
-
-
-def _money(value: Decimal) -> str:
-    return f"{value.quantize(Decimal(1)):,}"
-
-
-def _judged_month(session: so.Session, as_of: date) -> tuple[int, int | None, bool]:
-    """The (ROC year, month, synthetic?) the execution rules judge on a date: the latest month-end
-    figures available by the last month-end (a late report keeps the last judgement); month None
-    when that year has none."""
-    year, month = month_end_before(as_of)
-    year_roc = year - 1911
-    synthetic = bool(dataset(session, year_roc))
-    month = session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
-        MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
-        MonthEnd.month <= month))
-    return year_roc, month, synthetic
-
-
-def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds,
-                       project_ids: list[int] | None = None) -> tuple[list[Finding], bool]:
-    """Apply the execution rules to every project's (or some projects') capital figures as of the last month-end."""
-    year_roc, month, synthetic = _judged_month(session, as_of)
-    if month is None:
-        return [], synthetic  # no figures for that year: nothing can be judged, so nothing stays open
-    report = execution_report(session, year_roc, month, "project", "capital", t, project_ids=project_ids)
-    label = format_roc_month(date(year_roc + 1911, month, 1)) + "底"
-    prefix = "【模擬資料】" if synthetic else ""
-    findings = []
-    for row in report.rows:
-        r, fc = row.rates, row.forecast
-        details = {
-            "year_roc": year_roc, "month": month, "available_budget": str(row.figures.available),
-            "allocated": str(row.figures.allocated), "executed": str(r.executed),
-            "allocation_rate": str(round_rate(r.allocation_rate)) if r.allocation_rate is not None else None,
-            "allocated_unexecuted": str(r.allocated_unexecuted),
-            "forecast_rate": str(round_rate(fc.rate)) if fc.rate is not None else None,
-            "needed_per_month": str(fc.needed_per_month) if fc.needed_per_month is not None else None,
-        }
-        if is_low_execution(r, t):
-            findings.append(Finding("LOW_EXECUTION", "critical", row.key_id, (
-                f"{prefix}{label}分配預算執行率 {round_rate(r.allocation_rate)}%（低於 {t.low_rate_pct}%），"
-                f"已分配未執行數 NT${_money(r.allocated_unexecuted)} 千元（超過 {_money(t.low_unexecuted)} 千元）"),
-                details))
-        if is_below_target(fc, t):
-            severity = "critical" if fc.rate < t.low_rate_pct else "warning"
-            if fc.remaining_months:
-                text = (f"預估年底執行率 {round_rate(fc.rate)}%，低於目標 {t.target_pct}%；"
-                        f"每月尚需執行 NT${_money(fc.needed_per_month)} 千元")
-            else:
-                text = f"年度執行率 {round_rate(fc.rate)}%，未達目標 {t.target_pct}%（差 NT${_money(fc.needed_per_month)} 千元）"
-            findings.append(Finding("BELOW_TARGET", severity, row.key_id, f"{prefix}{label}{text}", details))
-    return findings, synthetic
-
-
-def _execution_fingerprints(session: so.Session, year_roc: int, month: int | None, synthetic: bool) -> dict[int, str]:
-    """Per project, a digest of the capital budget and month-end figures the execution rules read."""
-    if month is None:
-        return {}
-
-    def total(column):  # whole NT$ as stored: a fingerprint needs no Decimal
-        return sa.func.sum(sa.type_coerce(column, sa.BigInteger))
-
-    queries = (
-        sa.select(Budget.project_id, sa.func.count(), total(Budget.original), total(Budget.supplementary),
-                  total(Budget.carried_over))
-        .where(Budget.year_roc == year_roc, Budget.kind == "capital", Budget.is_synthetic.is_(synthetic))
-        .group_by(Budget.project_id),
-        sa.select(MonthEnd.project_id, sa.func.count(), sa.func.sum(MonthEnd.month), total(MonthEnd.allocated),
-                  total(MonthEnd.paid), total(MonthEnd.payables), total(MonthEnd.savings))
-        .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
-               MonthEnd.month <= month)
-        .group_by(MonthEnd.project_id),
-    )
-    return scanstate.fingerprints(session, queries)
-
-
-def scan_execution(session: so.Session, as_of: date, thresholds: ExecutionThresholds = ExecutionThresholds(),
-                   who: audit.Who = audit.Who("scan"), full: bool = False) -> ScanResult:
-    """Open, update and resolve the execution alerts as of a date (the caller commits).
-
-    Incremental: after a scan that judged the same month's figures with the same thresholds, only
-    the projects whose budget or month-end figures changed since are judged again (``full``: all).
-    """
-    year_roc, month, synthetic = _judged_month(session, as_of)
-    settings = scanstate.digest(year_roc, month, synthetic, thresholds)
-    todo = scanstate.plan(session, "execution", settings,
-                          _execution_fingerprints(session, year_roc, month, synthetic), full)
-    if todo.is_full:
-        findings, synthetic = execution_findings(session, as_of, thresholds)
-        result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic)
-    elif todo.changed:
-        project_ids = sorted(todo.changed)
-        findings, synthetic = execution_findings(session, as_of, thresholds, project_ids)
-        result = reconcile(session, EXECUTION_KINDS, findings, as_of, synthetic, project_ids=project_ids)
-        result.judged = len(project_ids)
-    else:
-        result = ScanResult(judged=0)
-    scanstate.save(session, "execution", todo)
-    audit.record(session, who, "scan.execution", "alerts", None, {
-        "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved,
-        "judged": "all" if result.judged is None else result.judged})
     return result
 
 

@@ -196,10 +196,15 @@ def utc_bounds(from_on: date | None, to_on: date | None,
     """Local days from..to (inclusive) as UTC [start, end): 106/7/15 in Taipei is 07-14 16:00Z to 07-15 16:00Z."""
     zone = ZoneInfo(tz)
 
-    def start_of(day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    def start_of(day: date, days_later: int = 0) -> datetime | None:
+        # Day one and the last day a date can name have no Taipei midnight in UTC (or no next day): such a bound
+        # includes every entry on its side, so it is no bound at all.
+        try:
+            return datetime.combine(day + timedelta(days=days_later), time(0), tzinfo=zone).astimezone(timezone.utc)
+        except OverflowError:
+            return None
 
-    return (start_of(from_on) if from_on else None, start_of(to_on + timedelta(days=1)) if to_on else None)
+    return (start_of(from_on) if from_on else None, start_of(to_on, 1) if to_on else None)
 
 
 def _project_scope(session: so.Session, project_id: int) -> sa.ColumnElement[bool]:

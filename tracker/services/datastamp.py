@@ -1,4 +1,4 @@
-"""The data stamp: one value changed by every commit that changes the portfolio, and caches keyed by it.
+"""The data stamp: one value changed by every commit that changes the portfolio (caches keyed by it: services.cache).
 
 Pages that every user opens many times a day (the portfolio, its lights) are expensive to build and
 change only when someone writes. Each session notes whether it wrote to a table that pages show; if
@@ -9,10 +9,6 @@ makes every worker build afresh on its next request, and reading the stamp is on
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -23,8 +19,6 @@ from tracker.models import DataStamp
 UNSTAMPED_TABLES = frozenset({"audit_log", "login_attempts", "api_tokens", "job_runs", "users", "data_stamps",
                               "scan_states", "user_sessions"})
 _CHANGED = "tracker.data_changed"
-
-T = TypeVar("T")
 
 
 def _stamped(table_names) -> bool:
@@ -59,13 +53,26 @@ def _forget(session: so.Session, *_args) -> None:
     session.info.pop(_CHANGED, None)
 
 
-def _install() -> None:
-    """Make every session (the app's, the CLI's, the scheduler's, a script's) change the stamp when it
-    commits a change pages show: on the Session class, so no write path can forget it."""
-    sa.event.listen(so.Session, "after_flush", _after_flush)
-    sa.event.listen(so.Session, "do_orm_execute", _do_orm_execute)
-    sa.event.listen(so.Session, "before_commit", _before_commit)
-    sa.event.listen(so.Session, "after_rollback", _forget)
+#: The session events the stamp listens to, and their handlers.
+_LISTENERS = (("after_flush", _after_flush), ("do_orm_execute", _do_orm_execute),
+              ("before_commit", _before_commit), ("after_rollback", _forget))
+
+
+def install(factory: so.sessionmaker) -> so.sessionmaker:
+    """Make the sessions of this factory change the stamp when they commit a change pages show.
+
+    On the app's sessionmaker (db.make_sessionmaker), which the web, the scheduler, the CLI and
+    scripts all open their sessions from; a session made any other way is left alone.
+    """
+    for name, handler in _LISTENERS:
+        if not sa.event.contains(factory, name, handler):
+            sa.event.listen(factory, name, handler)
+    return factory
+
+
+def is_installed(factory: so.sessionmaker | type[so.Session]) -> bool:
+    """Whether the sessions of this factory (or class) keep the stamp."""
+    return all(sa.event.contains(factory, name, handler) for name, handler in _LISTENERS)
 
 
 def bump(session: so.Session) -> None:
@@ -87,40 +94,3 @@ def current(session: so.Session) -> int | None:
     if session.info.get(_CHANGED) or session.new or session.dirty or session.deleted:
         return None
     return session.scalar(sa.select(DataStamp.version).where(DataStamp.id == 1)) or 0
-
-
-class StampedCache:
-    """A small, thread-safe, least-recently-used cache whose entries are valid for one stamp.
-
-    Each process has its own; the stamp in the database keeps them all honest.
-    """
-
-    def __init__(self, size: int = 128) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, tuple[int, object]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_build(self, stamp: int | None, key: Hashable, build: Callable[[], T]) -> T:
-        """The value cached for this key at this stamp, else build() (cached for next time; never for stamp None)."""
-        if stamp is None:
-            return build()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == stamp:
-                self._entries.move_to_end(key)
-                return entry[1]  # type: ignore[return-value]
-        value = build()
-        with self._lock:
-            self._entries[key] = (stamp, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._entries.clear()
-
-
-_install()

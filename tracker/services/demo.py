@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 
 from tracker.models import Budget, MonthEnd, Project
 from tracker.services import audit
+from tracker.domain.execution import available_budget
 
 #: Share of the year's budget allocated by the end of each month: capital spending follows the
 #: payment schedule, light early in the year and heavy towards its end.
@@ -59,7 +60,7 @@ def load_demo(session: so.Session, year_roc: int, who: audit.Who, seed: int = 10
         original = Decimal(rng.randrange(20_000, 900_000, 1_000))
         supplementary = Decimal(rng.choice([0, 0, 0, rng.randrange(5_000, 60_000, 1_000)]))
         carried_over = Decimal(rng.choice([0, 0, rng.randrange(5_000, 120_000, 1_000)]))
-        available = original + supplementary + carried_over
+        available = available_budget(original, supplementary, carried_over)
         budgets.append(Budget(project_id=project.id, year_roc=year_roc, kind="capital", original=original,
                               supplementary=supplementary, carried_over=carried_over, is_synthetic=True))
         low, high = PROFILES[rng.choices(list(PROFILES), weights=[5, 3, 2])[0]]

@@ -8,13 +8,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Config
 
-from tracker.domain.execution import ExecutionThresholds, Figures, Forecast, Rates, forecast, rates
+from tracker.domain.execution import (ExecutionThresholds, Figures, Forecast, Rates, available_budget, forecast,
+                                      rates)
 from tracker.models import CATEGORIES, Budget, MonthEnd, Project, System, WorkPlan, project_systems
 from tracker.domain.errors import FieldError
+from tracker.domain.labels import KIND_LABELS  # noqa: F401  (pages read it as execution.KIND_LABELS)
+from tracker.services.systems import find_system_id
 
 BY_LEVELS = ("project", "work_plan", "system", "category", "ministry")
 KINDS = ("capital", "current")
-KIND_LABELS = {"capital": "資本門", "current": "經常門"}
 BY_LABELS = {"project": "計畫", "work_plan": "工作計畫", "system": "系統", "category": "計畫類別", "ministry": "全部會"}
 MINISTRY = "法務部"
 #: Months of recent history whose pace the forecast follows.
@@ -77,6 +79,11 @@ def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool)
     """The latest month of the year with month-end figures."""
     return session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
         MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic)))
+
+
+def available_budget_parts(budget=Budget.__table__) -> tuple:
+    """The SQL columns whose sum is 可支用預算數 (domain.execution.available_budget): 原 + 追加 + 保留."""
+    return budget.c.original, budget.c.supplementary, budget.c.carried_over
 
 
 # Aliases built once: building them costs more than the rest of the statement.
@@ -179,7 +186,7 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
     zero = sa.literal(0)
     query = query.add_columns(*(
         sa.func.coalesce(sa.func.sum(column), zero)
-        for column in (budget.c.original, budget.c.supplementary, budget.c.carried_over,
+        for column in (*available_budget_parts(budget),
                        now.c.allocated, now.c.paid, now.c.payables, now.c.savings,
                        then.c.allocated, then.c.paid, then.c.payables, then.c.savings)
     )).where(sa.or_(budget.c.id.is_not(None), has_row))
@@ -195,7 +202,7 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
             project_systems, project_systems.c.project_id == Project.id).outerjoin(
             System, System.id == project_systems.c.system_id)
     if system:
-        system_id = session.scalar(sa.select(System.id).where(sa.or_(System.code == system, System.name == system)))
+        system_id = find_system_id(session, system)
         if system_id is None:
             raise ExecutionQueryError("system", f"沒有名為「{system}」的系統")
         query = query.where(Project.id.in_(
@@ -218,7 +225,7 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
     for result in session.execute(query.order_by(sa.text("ord"), sa.text("key_id"))).all():
         (kid, label, _order, original, supplementary, carried, allocated, paid, payables, savings,
          allocated_then, paid_then, payables_then, savings_then, *counted_in_total) = result
-        figures = Figures(available=_d(original) + _d(supplementary) + _d(carried), allocated=_d(allocated),
+        figures = Figures(available=available_budget(_d(original), _d(supplementary), _d(carried)), allocated=_d(allocated),
                           paid=_d(paid), payables=_d(payables), savings=_d(savings))
         earlier = Figures(allocated=_d(allocated_then), paid=_d(paid_then), payables=_d(payables_then),
                           savings=_d(savings_then))

@@ -12,16 +12,12 @@ from tracker.charts.data import GanttData, GanttRow, MilestoneMark
 from tracker.charts.labels import tr
 from tracker.domain.phase import Phase
 from tracker.domain.roc import format_roc_date, from_roc_year
-from tracker.domain.slippage import (
-    Light,
-    MilestoneFacts,
-    SlipThresholds,
-    Verdict,
-    judge_milestone,
-    worst,
-)
+from tracker.domain.slippage import Light, SlipThresholds, Verdict, worst
 from tracker.models import Milestone, Project, System, WorkPlan, project_systems
+from tracker.services.lights import judged_milestones
 from tracker.services.portfolio import FilterError, PortfolioFilter, project_conditions
+from tracker.services.schedule_facts import milestone_facts
+from tracker.services.systems import system_is
 
 __all__ = ["FilterError", "GanttFilter", "gantt_data", "project_label"]
 
@@ -64,25 +60,6 @@ def project_label(project: Project) -> str:
         project.phase_index is not None and project.phase_total is not None) else ""
     prefix = f"{project.sub_code} " if project.sub_code else ""
     return f"{prefix}{project.name}{phase}"
-
-
-def _milestone_rows(session: so.Session, programme_ids: list[int]) -> list[sa.Row]:
-    """The columns a row and the slip rules read, for the milestones of some programmes and their sub-plans.
-
-    Plain rows, not ORM objects: a screenful of programmes has thousands of milestones, and building
-    (and garbage-collecting) an object for each cost more than judging them.
-    """
-    owner = sa.func.coalesce(Project.parent_id, Project.id)
-    return session.execute(
-        sa.select(Milestone.project_id, Milestone.seq, Milestone.name, Milestone.status, Milestone.percent_complete,
-                  Milestone.planned_start_on, Milestone.planned_finish_on,
-                  Milestone.baseline_start_on, Milestone.baseline_finish_on,
-                  Milestone.actual_start_on, Milestone.actual_finish_on,
-                  owner.label("programme_id"), Project.is_very_large)
-        .join(Project, Project.id == Milestone.project_id)
-        # not owner IN (...): an expression no index serves; these two each use one
-        .where(sa.or_(Project.id.in_(programme_ids), Project.parent_id.in_(programme_ids)))
-    ).all()
 
 
 def _year_span(project: Project) -> tuple[date, date]:
@@ -132,7 +109,7 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
         .order_by(System.sort_order, WorkPlan.sort_order, Project.seq, Project.id)
     )
     if flt.system:  # a joint project is listed only under the system asked for
-        query = query.where(sa.or_(System.code == flt.system, System.name == flt.system))
+        query = query.where(system_is(flt.system))
     if limit is not None and not flt.late_only:
         query = query.limit(limit)
     listed = session.execute(query).all()
@@ -145,10 +122,11 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
                                    .order_by(Project.parent_id, Project.seq, Project.id)):
             if flt.year is None or sub.first_year_roc <= flt.year <= sub.last_year_roc:
                 sub_plans[sub.parent_id].append(sub)
-        for m in _milestone_rows(session, programme_ids):
-            facts = MilestoneFacts(m.planned_start_on, m.planned_finish_on, m.status, m.percent_complete,
-                                   m.actual_start_on, m.actual_finish_on)
-            item = (m, judge_milestone(facts, as_of, m.is_very_large, thresholds))
+        # the milestones the lights judge, with what a row draws besides (order, baseline), in the lights' loop
+        rows = milestone_facts(session, programme_ids, Milestone.seq, Milestone.baseline_start_on,
+                               Milestone.baseline_finish_on)
+        for item in judged_milestones(rows, as_of, thresholds):
+            m = item[0]
             judged[m.project_id].append(item)
             by_programme[m.programme_id].append(item)
     for items in judged.values():
@@ -158,7 +136,7 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     sections: dict[int, tuple[System, dict[int, tuple[WorkPlan, list[list[GanttRow]]]]]] = {}
     for project, system, work_plan in listed:
         own = judged.get(project.id, [])
-        # a programme is judged on its sub-plans too, listed or not (as services.slippage.project_lights does)
+        # a programme is judged on its sub-plans too, listed or not (as services.lights.project_lights does)
         programme_row = _row("project", project, system.code, by_programme.get(project.id, []), own, as_of)
         sub_rows = [_row("sub_plan", sub, system.code, judged.get(sub.id, []), judged.get(sub.id, []), as_of)
                     for sub in sub_plans.get(project.id, [])]

@@ -15,9 +15,11 @@ import sqlalchemy.orm as so
 from flask import Flask
 
 from tracker import db
+from tracker.domain.access import Action
 from tracker.domain.roc import format_roc_date
 from tracker.models import JobRun, as_utc, utcnow
 from tracker.services import audit, notify, retention
+from tracker.services.accounts import check_may
 from tracker.services.alerts import ScanResult
 from tracker.services.progress import projects_due
 from tracker.services.scans import SCAN_NAMES, run_scan
@@ -44,7 +46,6 @@ JOB_LABELS = {
 }
 #: The job that runs each scan of `tracker scan` (scans.SCAN_NAMES), so a scan from the CLI is recorded as that job.
 SCAN_JOBS = {"schedule": SLIP_SCAN, "execution": EXECUTION_SCAN}
-RUN_STATUS_LABELS = {"running": "執行中", "succeeded": "成功", "failed": "失敗", "interrupted": "已中斷"}
 #: Longest error text kept on a JobRun (the traceback's tail is what explains it).
 MAX_ERROR_CHARS = 8000
 #: A run still `running` after this long is taken for dead whatever its host (no job takes more than minutes;
@@ -274,6 +275,8 @@ def run_named(app: Flask, job_id: str, today: date | None = None, who: audit.Who
 
 def run_now(app: Flask, job_id: str, who: audit.Who) -> JobRun:
     """An admin's 「立即執行」: run the job now unless a live process runs it already (JobAlreadyRunning), and audit it."""
+    with db.new_session(app) as session:
+        check_may(session, who, Action.MANAGE_USERS)
     run = run_named(app, job_id, None, who, exclusive=True)
     with db.new_session(app) as session:
         audit.record(session, who, "job.run_now", "job", job_id,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from tracker.domain.access import Action, may
 from tracker.domain.errors import FieldError
 from tracker.domain.kpi import kpi_light
+from tracker.domain.money import parse_number
 from tracker.domain.slippage import Light
 from tracker.models import Kpi, KpiActual, Project, User
 from tracker.services import audit
@@ -44,10 +45,9 @@ def enter_actual(session: so.Session, code: str, year_roc: int, text: str, user:
     kpi = session.scalar(sa.select(Kpi).where(Kpi.code == code))
     if kpi is None:
         raise FieldError("kpi", f"沒有編號 {code} 的指標")
-    try:
-        value = Decimal((text or "").replace(",", "").replace("%", "").strip())
-    except InvalidOperation:
-        raise FieldError("value", f"實際值須為數字，而非「{text}」") from None
+    value = parse_number(text)
+    if value is None:
+        raise FieldError("value", f"實際值須為數字，而非「{text}」")
     if not value.is_finite() or value < 0 or value >= Decimal("1e10"):
         raise FieldError("value", "實際值須為 0 以上的數字")
     if value != value.quantize(Decimal("0.0001")):

@@ -15,8 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from tracker.models import Budget, MonthEnd, Project
+from tracker.domain.access import Action
+from tracker.domain.execution import available_budget
+from tracker.domain.labels import KIND_LABELS
+from tracker.domain.money import format_amount
+from tracker.domain.roc import is_roc_year
+from tracker.models import Budget, MonthEnd, Project, User
 from tracker.services import audit
+from tracker.services.accounts import check_may
 
 #: How many problems str(ImportRefused) lists; the exception keeps them all.
 SHOWN_PROBLEMS = 50
@@ -25,12 +31,9 @@ PROGRESS_EVERY = 1000
 #: Money is Numeric(18, 3): at most 15 digits before the point and 3 after.
 MAX_INTEGER_DIGITS = 15
 MAX_DECIMAL_PLACES = 3
-#: Accepted ROC years (民國年).
-MIN_YEAR, MAX_YEAR = 1, 300
 #: audit_log.entity_id is VARCHAR(64).
 _ENTITY_ID_LENGTH = 64
 
-KIND_LABELS = {"capital": "資本門", "current": "經常門"}
 _KIND_WORDS = {"資本門": "capital", "經常門": "current", "capital": "capital", "current": "current"}
 
 #: field -> (Chinese header, English header); the order is the order of a template file.
@@ -227,11 +230,6 @@ def _normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def format_amount(value: Decimal) -> str:
-    """An amount with thousands separators and no trailing zeros: 1,234,567.5."""
-    return format(value.normalize(), ",f")
-
-
 def _plain(value: Decimal) -> str:
     """An amount as the audit log keeps it: 1234567.5."""
     return format(value.normalize(), "f")
@@ -280,7 +278,7 @@ class _Checker:
             self._problem(number, "project", "未填計畫（請填計畫全名或編號）")
             return None
         matches = self.names.get(text)
-        if matches is None and _DIGITS.match(_normal(text)):
+        if matches is None and _DIGITS.match(_normal(text)) and len(_normal(text)) <= 18:
             project_id = int(_normal(text))
             if project_id in self.project_names:
                 return project_id
@@ -295,14 +293,15 @@ class _Checker:
 
     def _year(self, number: int, text: str) -> int | None:
         value = _normal(text)
-        if _DIGITS.match(value) and MIN_YEAR <= int(value) <= MAX_YEAR:
+        # at most 3 digits before int(): a 5,000-digit cell would make int() itself refuse
+        if _DIGITS.match(value) and len(value) <= 3 and is_roc_year(int(value)):
             return int(value)
         self._problem(number, "year", f"年度須為民國年的整數，例如 106（收到「{text}」）")
         return None
 
     def _month(self, number: int, text: str) -> int | None:
         value = _normal(text)
-        if _DIGITS.match(value) and 1 <= int(value) <= 12:
+        if _DIGITS.match(value) and len(value) <= 2 and 1 <= int(value) <= 12:
             return int(value)
         self._problem(number, "month", f"月份須為 1 至 12（收到「{text}」）")
         return None
@@ -436,7 +435,7 @@ class _Checker:
         }
         for row in keyed:
             already = allocated.get((row.project_id, row.year, row.kind))
-            available = sum((row.amounts[field] for field in BUDGET_AMOUNTS), Decimal(0))
+            available = available_budget(*(row.amounts[field] for field in BUDGET_AMOUNTS))
             if already is not None and available < already:
                 self._problem(row.number, "original",
                               f"可支用預算數 {format_amount(available)} 千元低於已匯入的累計分配數 "
@@ -518,12 +517,18 @@ def _write(session: so.Session, kind: str, rows: list[_Row], who: audit.Who,
 
 
 def import_ledger(session: so.Session, filename: str, data: bytes, who: audit.Who,
-                  progress: Callable[[int], None] | None = None) -> ImportResult:
+                  progress: Callable[[int], None] | None = None, *, user: User | None = None) -> ImportResult:
     """Validate the whole file, then write it; raise ImportRefused before any write.
+
+    A person (``who`` with a user id) must be given as ``user`` and may import only with Action.EDIT_BUDGET,
+    else PermissionError; a process without an account (the CLI at the server's console) may.
 
     The file is a budgets file (原預算數 …) or, when it has a 月份 column, a month-end file (累計分配數 …).
     progress(n) is called with the number of rows written, every 1,000 rows and at the end. The caller commits.
     """
+    if who.user_id is not None and (user is None or user.id != who.user_id):
+        raise PermissionError("the person importing must be the one audited")
+    check_may(session, who, Action.EDIT_BUDGET)
     header, records = read_table(filename, data)
     if not header:
         raise ImportRefused([RowProblem(None, None, "檔案是空的")])

@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -17,6 +17,9 @@ from typing import Iterable, Sequence
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from tracker.domain import roc
+from tracker.domain.labels import ALERT_STATUS_LABELS as STATUS_LABELS
+from tracker.domain.labels import SEVERITY_LABELS
 from tracker.domain.roc import format_roc_date, format_roc_month
 from tracker.models import Alert, Project, User
 from tracker.services.alerts import KIND_LABELS, SEVERITIES, list_alerts
@@ -24,8 +27,6 @@ from tracker.services.alerts import KIND_LABELS, SEVERITIES, list_alerts
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "【重要計畫管考】"
-SEVERITY_LABELS = {"critical": "嚴重", "warning": "注意", "info": "提醒"}
-STATUS_LABELS = {"open": "待處理", "acknowledged": "已確認", "resolved": "已解除"}
 #: At most this many alerts in one digest; the rest are on the alerts page.
 DIGEST_LIMIT = 200
 #: Seconds to wait for the mail server before giving up (kept short: a scan's transaction may be open).
@@ -69,17 +70,14 @@ def _systems(project: Project) -> str:
     return "、".join(s.name for s in project.systems) or "—"
 
 
-def previous_month(today: date) -> tuple[int, int]:
-    """(ROC year, month) of the month before a date: the month whose progress is reported now."""
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return year - 1911, month
+#: (ROC year, month) of the month before a date: the month whose progress is reported now (the domain's rule).
+previous_month = roc.previous_month
 
 
 def report_deadline(year_roc: int, month: int, report_day: int) -> date:
     """The day by which a month's progress must be reported: report_day of the following month."""
-    year = year_roc + 1911
-    year, month = (year, month + 1) if month < 12 else (year + 1, 1)
-    return date(year, month, report_day)
+    following = roc.roc_month_end(year_roc, month) + timedelta(days=1)
+    return following.replace(day=report_day)
 
 
 # --- building messages (pure) ------------------------------------------------------------------------------
@@ -130,7 +128,7 @@ def _project_lines(projects: Iterable[Project], base_url: str, with_systems: boo
 def build_reminder(user: User, projects: Sequence[Project], year_roc: int, month: int, deadline: date,
                    base_url: str) -> Mail:
     """The reminder to one project manager: these programmes still owe last month's progress report."""
-    period = format_roc_month(date(year_roc + 1911, month, 1))
+    period = format_roc_month(roc.roc_month_start(year_roc, month))
     lines = [f"{user.name} 您好：", "",
              f"下列 {len(projects)} 項計畫尚未填報 {period} 的執行進度，"
              f"請於 {format_roc_date(deadline)} 前登錄（落後者並請填寫落後原因及因應對策）：", ""]
@@ -143,7 +141,7 @@ def build_reminder(user: User, projects: Sequence[Project], year_roc: int, month
 def build_escalation(user: User, projects: Sequence[Project], year_roc: int, month: int, deadline: date,
                      base_url: str) -> Mail:
     """The escalation to leadership and administrators: programmes that missed the reporting deadline."""
-    period = format_roc_month(date(year_roc + 1911, month, 1))
+    period = format_roc_month(roc.roc_month_start(year_roc, month))
     lines = [f"{user.name} 您好：", "",
              f"截至填報期限 {format_roc_date(deadline)}，下列 {len(projects)} 項計畫仍未填報 {period} 的執行進度：", ""]
     lines += _project_lines(projects, base_url, with_systems=True)

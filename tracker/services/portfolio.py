@@ -1,13 +1,17 @@
 """Read the portfolio: the grouped list, one project, the KPIs. Aggregates in SQL, no query per row."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.models import CATEGORIES, Kpi, Milestone, Project, ProjectKpi, System, WorkPlan, project_systems
 from tracker.domain.errors import FieldError
+from tracker.domain.roc import is_roc_year
+from tracker.services.systems import find_system_id, system_is
 
 
 class FilterError(FieldError):
@@ -24,19 +28,35 @@ class PortfolioFilter:
     q: str | None = None  #: words in the name of the project, a sub-plan or the work plan
 
     @classmethod
+    def of(cls, system: str | None = None, category: str | None = None, year: int | None = None,
+           q: str | None = None) -> PortfolioFilter:
+        """A filter from typed values (words trimmed); a category that names nothing is a FilterError."""
+        category = (category or "").strip() or None
+        if category and category not in CATEGORIES:
+            raise FilterError("category", f"計畫類別須為 {'、'.join(CATEGORIES)} 之一")
+        return cls(system=(system or "").strip() or None, category=category, year=year,
+                   q=(q or "").strip()[:100] or None)
+
+    @classmethod
     def from_args(cls, args) -> PortfolioFilter:
-        """Read filters from query parameters; a bad value is a FilterError naming the parameter."""
+        """Read filters from query parameters; a bad value is a FilterError naming the parameter.
+
+        Pages parse with tracker.web.portfolio.portfolio_filter and call ``of``; this stays for the API and the Gantt.
+        """
         year_text = (args.get("year") or "").strip()
         year = None
         if year_text:
-            if not year_text.isdigit() or not 1 <= int(year_text) <= 300:
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+            if not (year_text.isascii() and year_text.isdigit() and len(year_text) <= 3) or not is_roc_year(int(year_text)):
                 raise FilterError("year", f"年度須為民國年（例如 106），而非「{year_text}」")
             year = int(year_text)
-        category = (args.get("category") or "").strip() or None
-        if category and category not in CATEGORIES:
-            raise FilterError("category", f"計畫類別須為 {'、'.join(CATEGORIES)} 之一")
-        return cls(system=(args.get("system") or "").strip() or None, category=category, year=year,
-                   q=(args.get("q") or "").strip()[:100] or None)
+        return cls.of(system=args.get("system"), category=args.get("category"), year=year, q=args.get("q"))
+
+
+def body_cache_key(session: so.Session, args: Iterable[tuple[str, str]], as_of: date, language: str) -> tuple:
+    """The key of a rendered portfolio body: the database it reads, the query arguments, the date, the language."""
+    # The database's URL is in the key because one process may serve several databases (the tests do).
+    return (str(session.get_bind().url), tuple(sorted(args)), as_of, language)
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,7 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
     """SQL conditions on Project for a filter (system, category, active year, search words)."""
     conditions = []
     if flt.system:
-        system_id = session.scalar(sa.select(System.id).where(sa.or_(System.code == flt.system, System.name == flt.system)))
+        system_id = find_system_id(session, flt.system)
         if system_id is None:
             raise FilterError("system", f"沒有名為「{flt.system}」的系統")
         conditions.append(Project.id.in_(sa.select(project_systems.c.project_id).where(project_systems.c.system_id == system_id)))
@@ -96,18 +116,24 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
     return conditions
 
 
-def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, page_size: int = 50) -> PortfolioPage:
-    """Top-level projects grouped by system and work plan, one page of rows; counts come from SQL."""
-    conditions = project_conditions(session, flt)
-    base = (
-        sa.select(Project.id, System.id.label("system_id"))
+def programmes_by_system(session: so.Session, flt: PortfolioFilter, *columns) -> sa.Select:
+    """The system → work plan → programme join, filtered: one row per programme and each of its systems
+    (a joint programme under the system asked for only); the portfolio and the Gantt list these rows."""
+    query = (
+        sa.select(*columns).select_from(Project)
         .join(WorkPlan, Project.work_plan_id == WorkPlan.id)
         .join(project_systems, project_systems.c.project_id == Project.id)
         .join(System, System.id == project_systems.c.system_id)
-        .where(Project.parent_id.is_(None), *conditions)
+        .where(Project.parent_id.is_(None), *project_conditions(session, flt))
     )
-    if flt.system:
-        base = base.where(sa.or_(System.code == flt.system, System.name == flt.system))
+    if flt.system:  # a joint project is listed only under the system asked for
+        query = query.where(system_is(flt.system))
+    return query
+
+
+def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, page_size: int = 50) -> PortfolioPage:
+    """Top-level projects grouped by system and work plan, one page of rows; counts come from SQL."""
+    base = programmes_by_system(session, flt, Project.id, System.id.label("system_id"))
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     page = max(1, page)
     ordered = base.add_columns(System.sort_order, WorkPlan.sort_order.label("wp_order"), Project.seq).order_by(

@@ -11,13 +11,14 @@ import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.domain.access import may_write_project
+from tracker.domain.labels import CLOSED_STATUSES
 from tracker.domain.progress import MilestoneProgress, apply_update, check_replan, check_report
+from tracker.domain.roc import previous_month, roc_month_end, roc_month_start
+from tracker.domain.slippage import curve_at, curve_from_milestones
 from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, User
 from tracker.services import audit
 from tracker.services.accounts import actor_of
 
-#: Milestones in these states need no more reporting.
-CLOSED_STATUSES = ("done", "cancelled")
 
 
 def _due_conditions(year_roc: int, month: int) -> list:
@@ -163,7 +164,7 @@ def record_report(session: so.Session, project: Project, year_roc: int, month: i
     errors: dict = {(None, k): v for k, v in check_report(planned_percent, actual_percent, delay_reason, remedy).items()}
     if not 1 <= month <= 12 or not project.first_year_roc - 1 <= year_roc <= project.last_year_roc:
         errors[(None, "month")] = f"{year_roc} 年 {month} 月不在計畫期程（{project.first_year_roc}–{project.last_year_roc} 年度）內"
-    if date(year_roc + 1911, month, 1) > today:
+    elif roc_month_start(year_roc, month) > today:
         errors[(None, "month")] = "不能填報尚未到來的月份"
     owned = {m.id: m for m in report_milestones(project)}
     stale = []
@@ -296,3 +297,44 @@ def set_planned_curve(session: so.Session, project: Project, year_roc: int, poin
     if diff:
         session.flush()
         audit.record(session, who, "curve.update", "project", project.id, {f"{year_roc}年{k}月預定進度": v for k, v in diff.items()})
+
+
+def default_report_month(project: Project, today: date) -> tuple[int, int]:
+    """The month a report made today is for: last month, or December of the project's last year once it has ended."""
+    year_roc, month = previous_month(today)
+    if year_roc > project.last_year_roc:
+        return project.last_year_roc, 12
+    return year_roc, month
+
+
+@dataclass(frozen=True)
+class ReportDefaults:
+    """What the monthly form shows before anything is typed: the latest revision's values, else the plan's."""
+
+    planned_percent: Decimal | None
+    actual_percent: Decimal | None = None
+    delay_reason: str | None = None
+    remedy: str | None = None
+
+
+def report_defaults(session: so.Session, project: Project, year_roc: int, month: int,
+                    milestones: list[Milestone]) -> ReportDefaults:
+    """The form's starting values: the month's latest revision if any; else the planned percent at month end,
+    from the entered planned curve or, without one, the curve the milestones' planned spans make."""
+    latest = session.scalars(sa.select(ProgressReport).where(
+        ProgressReport.project_id == project.id, ProgressReport.year_roc == year_roc, ProgressReport.month == month)
+        .order_by(ProgressReport.revision.desc()).limit(1)).first()
+    if latest:
+        return ReportDefaults(latest.planned_percent, latest.actual_percent, latest.delay_reason, latest.remedy)
+    entered = session.scalar(sa.select(PlannedCurve.planned_percent).where(
+        PlannedCurve.project_id == project.id, PlannedCurve.year_roc == year_roc, PlannedCurve.month == month))
+    if entered is not None:
+        return ReportDefaults(entered)
+    curve = curve_from_milestones([(m.planned_start_on, m.planned_finish_on) for m in milestones])
+    return ReportDefaults(round(curve_at(curve, roc_month_end(year_roc, month)), 2) if curve else None)
+
+
+def planned_curve_points(session: so.Session, project: Project, year_roc: int) -> dict[int, Decimal]:
+    """The entered planned curve of a project for a year: month -> cumulative planned percent."""
+    return dict(session.execute(sa.select(PlannedCurve.month, PlannedCurve.planned_percent).where(
+        PlannedCurve.project_id == project.id, PlannedCurve.year_roc == year_roc)).all())

@@ -14,14 +14,11 @@ from tracker.services import execution, kpis
 from tracker.services.alerts import KIND_LABELS, list_alerts
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.gantt import GanttFilter, gantt_data
-from tracker.services.slippage import portfolio_lights, slip_thresholds_from
+from tracker.services.lights import portfolio_lights, slip_thresholds_from
+from tracker.domain.labels import DIRECTION_WORDS, SEVERITY_LABELS
+from tracker.domain.money import format_whole_money
 
-SEVERITY_LABELS = {"critical": "嚴重", "warning": "注意", "info": "提醒"}
 SECTIONS = ["甘特圖", "預算執行情形", "執行率圖表", "未解除警示", "關鍵績效指標"]
-
-
-def _money(value) -> str:
-    return f"{value.quantize(1):,}" if value is not None else "—"
 
 
 def _pct(value) -> str:
@@ -40,9 +37,9 @@ def report_data(session: so.Session, month: RocMonth, config, now: datetime | No
     for row in rows:
         v = execution.row_values(row)
         label = "合計（法務部）" if row is table.total else row.key
-        execution_rows.append([label, _money(v["available_budget"]), _money(v["allocated"]), _money(v["executed"]),
+        execution_rows.append([label, format_whole_money(v["available_budget"]), format_whole_money(v["allocated"]), format_whole_money(v["executed"]),
                                _pct(row.rates.allocation_rate), _pct(row.rates.achievement_rate),
-                               _money(v["allocated_unexecuted"]), _pct(row.forecast.rate)])
+                               format_whole_money(v["allocated_unexecuted"]), _pct(row.forecast.rate)])
     alerts, total_alerts = list_alerts(session, None, None, None, page_size=500)
     alert_rows = [[KIND_LABELS.get(a.kind, a.kind), SEVERITY_LABELS.get(a.severity, a.severity),
                    textwrap.shorten(a.project.name, 28, placeholder="…"), textwrap.shorten(a.message, 60, placeholder="…")]
@@ -50,7 +47,7 @@ def report_data(session: so.Session, month: RocMonth, config, now: datetime | No
     board = kpis.kpi_board(session, month.roc_year, config["KPI_NEAR_MISS_PCT"])
     kpi_rows = [[r.kpi.code, textwrap.shorten(r.kpi.name, 30, placeholder="…"), r.kpi.target_text,
                  "—" if r.actual is None else f"{r.actual.normalize():f} {r.kpi.unit}",
-                 {"at_least": "以上", "at_most": "以下"}[r.kpi.direction], r.light.label] for r in board]
+                 DIRECTION_WORDS[r.kpi.direction], r.light.label] for r in board]
     lights = portfolio_lights(session, as_of, slip_t)
     counts = {light: sum(1 for v in lights.programmes.values() if v is light) for light in (Light.RED, Light.YELLOW, Light.GREEN)}
     ministry = table.total

@@ -5,11 +5,13 @@ from datetime import date
 
 import sqlalchemy.orm as so
 
-from tracker.domain.roc import month_end
 from tracker.services import audit
-from tracker.services.alerts import ScanResult, scan_execution
+from tracker.services.alerts import ScanResult
 from tracker.services.execution import thresholds_from
-from tracker.services.slippage import scan_schedule, slip_thresholds_from
+from tracker.services.execution_scan import scan_execution
+from tracker.services.schedule_facts import slip_thresholds_from
+from tracker.services.schedule_scan import scan_schedule
+from tracker.domain.roc import roc_month_end
 
 
 def run_scan(name: str, session: so.Session, as_of: date, config, who: audit.Who = audit.Who("scan"),
@@ -39,4 +41,4 @@ def rescan_after_import(session: so.Session, result, config, who: audit.Who) -> 
     if getattr(result, "latest_month", None) is None:
         return None
     year_roc, month = result.latest_month
-    return scan_execution(session, month_end(year_roc + 1911, month), thresholds_from(config), who)
+    return scan_execution(session, roc_month_end(year_roc, month), thresholds_from(config), who)

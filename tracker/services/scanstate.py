@@ -3,21 +3,23 @@
 A scan stores one row with its date and settings (project 0) and one fingerprint per programme (or
 project) of everything its rules read. The next scan computes the fingerprints again, in SQL
 aggregates that cost a fraction of judging, and re-judges only those that differ. A new date, new
-settings (thresholds) or new rules (the code that judges) change every judgement, so they mean a
-full scan.
+settings (thresholds) or new rules (RULES_VERSION, stored in the scan's own row) change every
+judgement, so they mean a full scan.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from tracker.models import ScanState
+from tracker.services.rules_version import RULES_VERSION
 
 #: The row that holds the scan's own date and settings.
 SETTINGS_ROW = 0
@@ -45,16 +47,44 @@ def fingerprints(session: so.Session, queries: Iterable[sa.Select]) -> dict[int,
     return {key: running.hexdigest() for key, running in hashes.items()}
 
 
-def _rules_digest() -> str:
-    """A fingerprint of the code that judges: new rules (an upgrade, a fix) mean a full scan."""
-    package = Path(__file__).resolve().parent.parent
-    sources = ("domain/slippage.py", "domain/execution.py", "domain/progress.py", "services/slippage.py",
-               "services/alerts.py", "services/execution.py")
-    return hashlib.sha1(b"".join((package / name).read_bytes() for name in sources)).hexdigest()
+#: The SQLite function behind row_hash (db.make_engine registers it on every SQLite connection).
+SQLITE_ROW_HASH = "tracker_row_hash"
+#: Bits of a row's hash: sums of a few thousand rows' hashes stay far inside a signed 64-bit integer.
+ROW_HASH_BITS = 40
 
 
-#: The rules in force in this process.
-RULES = _rules_digest()
+def sqlite_row_hash(text: str | None) -> int:
+    """The hash of a row's text, as SQLite computes it (PostgreSQL: the same bits of md5)."""
+    return int(hashlib.md5((text or "").encode("utf-8")).hexdigest()[:ROW_HASH_BITS // 4], 16)
+
+
+class _RowHash(FunctionElement):
+    """A row's columns as one integer hash, computed by the database: summed per programme, every
+    change to any of them (a bulk UPDATE included) changes the fingerprint."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = SQLITE_ROW_HASH
+
+
+@compiles(_RowHash)
+def _row_hash_sqlite(element, compiler, **kw) -> str:  # noqa: ANN001
+    return f"{SQLITE_ROW_HASH}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_RowHash, "postgresql")
+def _row_hash_postgresql(element, compiler, **kw) -> str:  # noqa: ANN001
+    bits = ROW_HASH_BITS
+    return f"('x' || substr(md5({compiler.process(element.clauses, **kw)}), 1, {bits // 4}))::bit({bits})::bigint"
+
+
+def row_hash(*columns) -> _RowHash:
+    """An integer hash of these columns of a row (NULL hashed as empty), for sum() in a fingerprint query."""
+    text = None
+    for column in columns:
+        part = sa.func.coalesce(sa.cast(column, sa.Text), "")
+        text = part if text is None else text + "\x1f" + part
+    return _RowHash(text)
 
 
 @dataclass(frozen=True)
@@ -78,11 +108,16 @@ def changed_ids(previous: Mapping[int, str], prints: Mapping[int, str]) -> froze
     return None if len(changed) > MAX_INCREMENTAL else changed
 
 
+def settings_row(settings: str) -> str:
+    """What the scan's own row holds: the rules' version in force and a digest of the date and settings."""
+    return f"rules v{RULES_VERSION}:{digest(RULES_VERSION, settings)}"
+
+
 def plan(session: so.Session, scan: str, settings: str, prints: Mapping[int, str], full: bool = False) -> Plan:
     """Compare the fingerprints with the last scan's: judge everything, or only what changed."""
     previous = dict(session.execute(sa.select(ScanState.project_id, ScanState.fingerprint)
                                     .where(ScanState.scan == scan)).all())
-    settings = digest(RULES, settings)
+    settings = settings_row(settings)
     if full or previous.pop(SETTINGS_ROW, None) != settings:
         return Plan(settings, dict(prints), None)
     return Plan(settings, dict(prints), changed_ids(previous, prints))

@@ -15,6 +15,7 @@ import jsonschema
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from tracker.domain.roc import to_roc_year
 from tracker.models import Kpi, Milestone, Project, ProjectKpi, System, WorkPlan
 from tracker.services import audit
 
@@ -117,7 +118,7 @@ def _check_span(item: dict, where: str, problems: list[str]) -> None:
             if finish < start:
                 problems.append(f"{m_where}.planned_finish: {finish} is before planned_start {start}")
             for label, d in (("planned_start", start), ("planned_finish", finish)):
-                roc = d.year - 1911
+                roc = to_roc_year(d.year)
                 if not first <= roc <= last:
                     problems.append(f"{m_where}.{label}: year {roc} is outside the plan's years {first}–{last}")
 

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tracker import db, scheduler
+from tracker import db
 from tracker.domain.access import Action
 from tracker.domain.roc import format_roc_date
 from tracker.services import jobs, retention
 from tracker.services.accounts import who_of
 from tracker.web.security import require
+from tracker.domain.labels import RUN_STATUS_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,6 +38,8 @@ def _local_time(tz: ZoneInfo):
 def jobs_page():
     """The scheduled jobs and the latest runs, for administrators."""
     require(Action.MANAGE_USERS)
+    from tracker import scheduler  # here, not at the top: a web worker that never shows this page never loads APScheduler
+
     live = current_app.extensions.get("tracker.scheduler")
     table = scheduler.job_table(current_app, live, _)
     session = db.get_session()
@@ -44,7 +47,7 @@ def jobs_page():
     return render_template("admin_jobs.html", table=table, runs=runs, last_runs=jobs.last_runs(session),
                            runs_here=live is not None, mail_enabled=bool(current_app.config.get("MAIL_ENABLED")),
                            timezone=current_app.config["TIMEZONE"], labels=jobs.JOB_LABELS,
-                           statuses=jobs.RUN_STATUS_LABELS, describe=jobs.describe,
+                           statuses=RUN_STATUS_LABELS, describe=jobs.describe,
                            local_time=_local_time(ZoneInfo(current_app.config["TIMEZONE"])),
                            misfire_minutes=scheduler.MISFIRE_GRACE_SECONDS // 60,
                            retention_days=retention.retention_days(current_app.config))
@@ -54,6 +57,8 @@ def jobs_page():
 def run_job_now(job_id: str):
     """「立即執行」: run one scheduled job now, in this request, recorded as started by the admin."""
     require(Action.MANAGE_USERS)
+    from tracker import scheduler  # lazily, as in jobs_page
+
     if job_id not in {spec.id for spec in scheduler.job_specs(current_app.config)}:
         abort(404)
     label = jobs.JOB_LABELS[job_id]

@@ -11,6 +11,7 @@ from tracker import db
 from tracker.domain.access import Action
 from tracker.models import Project, User, utcnow
 from tracker.services import audit
+from tracker.web.params import page_or_first
 from tracker.web.security import require
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
@@ -19,11 +20,6 @@ bp = Blueprint("audit", __name__, url_prefix="/admin")
 FIELD_NAMES = {"user": _l("使用者"), "project": _l("計畫"), "action": _l("動作"), "from": _l("起日"), "to": _l("迄日")}
 #: The query parameters the page and its export keep.
 FILTER_ARGS = ("user", "project", "action", "from", "to")
-
-
-def _page_number() -> int:
-    text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and 1 <= int(text) <= 1_000_000 else 1
 
 
 @bp.route("/audit")
@@ -43,7 +39,7 @@ def page():
     except audit.AuditFilterError as exc:
         return render_template("admin_audit.html", errors=exc.errors, result=None, rows=[], project=None,
                                **context), 400
-    result = audit.search_entries(session, flt, _page_number(), current_app.config.get("PAGE_SIZE", 100), tz)
+    result = audit.search_entries(session, flt, page_or_first(request.args), current_app.config.get("PAGE_SIZE", 100), tz)
     project = session.get(Project, flt.project_id) if flt.project_id is not None else None
     export_args = {k: v for k, v in args.items() if v}
     return render_template("admin_audit.html", errors={}, result=result, project=project,

@@ -11,12 +11,13 @@ from tracker.charts import execution as execution_chart
 from tracker.charts import labels
 from tracker.charts import gantt as gantt_chart
 from tracker.charts import output
-from tracker.domain.roc import RocDateError, parse_roc_month
+from tracker.domain.roc import RocMonth, from_roc_year
 from tracker.models import CATEGORIES
-from tracker.services import execution, gantt, portfolio, slippage
+from tracker.services import execution, gantt, lights, portfolio
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.report import monthly_report
-from tracker.web.portfolio import _as_of
+from tracker.web import params
+from tracker.web.portfolio import as_of_param
 
 bp = Blueprint("charts", __name__)
 
@@ -54,15 +55,19 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
 def gantt_file(fmt: str):
     """The Gantt chart (filters: system, category, year, late; as_of) as SVG with links, PNG or PDF."""
     session = db.get_session()
-    as_of = _as_of()
+    as_of = as_of_param()
+    # the first N rows only: a national portfolio's full chart is for the PDF, not a screen
     limit = request.args.get("rows")
-    if limit is not None:  # the first N rows only: a national portfolio's full chart is for the PDF, not a screen
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_ROWS:
+    if limit is not None:
+        try:
+            limit = params.int_param({"rows": limit}, "rows", None, 1, MAX_ROWS)
+        except params.ParamError:
+            limit = None
+        if limit is None:
             abort(400, description=f"rows 須為 1 至 {MAX_ROWS} 的整數")
-        limit = int(limit)
     try:
         flt = gantt.GanttFilter.from_args(request.args)
-        data = gantt.gantt_data(session, as_of, flt, slippage.slip_thresholds_from(current_app.config), limit)
+        data = gantt.gantt_data(session, as_of, flt, lights.slip_thresholds_from(current_app.config), limit)
     except gantt.FilterError as exc:
         abort(400, description=f"{exc.field}：{exc.message}")
     if limit is not None:
@@ -70,7 +75,7 @@ def gantt_file(fmt: str):
     link_as_of = request.args.get("as_of") or None  # the project page judges on the same date
 
     def project_url(project_id: int) -> str:
-        return url_for("portfolio.project", project_id=project_id, as_of=link_as_of)
+        return url_for("projects.detail", project_id=project_id, as_of=link_as_of)
 
     return _file(gantt_chart.render(data, fmt, project_url), fmt, f"gantt-{as_of.isoformat()}")
 
@@ -79,7 +84,7 @@ def gantt_file(fmt: str):
 def gantt_page():
     """The Gantt chart page: filters, the SVG (bars and names link to projects) and PNG/PDF downloads."""
     session = db.get_session()
-    as_of = _as_of()
+    as_of = as_of_param()
     try:
         flt, error = gantt.GanttFilter.from_args(request.args), None
     except gantt.FilterError as exc:
@@ -90,12 +95,9 @@ def gantt_page():
 
 
 def _year_and_month() -> tuple[int, int | None]:
-    text = request.args.get("as_of")
-    if text:
-        try:
-            month = parse_roc_month(text)
-        except RocDateError as exc:
-            abort(400, description=f"as_of：{exc}")
+    """?as_of= as (ROC year, month), or the plan year and no month."""
+    month = params.or_400(params.roc_month_param, request.args, "as_of")
+    if month is not None:
         return month.roc_year, month.month
     return current_app.config["PLAN_YEAR_ROC"], None
 
@@ -104,11 +106,12 @@ def _year_and_month() -> tuple[int, int | None]:
 def s_curve(fmt: str):
     """Cumulative allocation against execution, month by month, with the 90% line and the forecast."""
     year_roc, _ = _year_and_month()
-    project = request.args.get("project")
-    if project is not None and not project.isdigit():
+    try:
+        project = params.int_param(request.args, "project", None, 0, params.MAX_ID)
+    except params.ParamError:
         abort(400, description="project 須為計畫編號")
     try:
-        data = s_curve_data(db.get_session(), year_roc, int(project) if project else None, "capital",
+        data = s_curve_data(db.get_session(), year_roc, project or None, "capital",
                             execution.thresholds_from(current_app.config))
     except execution.ExecutionQueryError as exc:
         abort(404, description=exc.message)
@@ -126,11 +129,8 @@ def rates(fmt: str):
 @bp.route("/report.pdf")
 def report():
     """The monthly report for a month (?month=106-09; default: last month of the plan year)."""
-    text = request.args.get("month") or f"{current_app.config['PLAN_YEAR_ROC']}-12"
-    try:
-        month = parse_roc_month(text)
-    except RocDateError as exc:
-        abort(400, description=f"month：{exc}")
+    default = RocMonth(from_roc_year(current_app.config["PLAN_YEAR_ROC"]), 12)
+    month = params.or_400(params.roc_month_param, request.args, "month", default)
     pdf = monthly_report(db.get_session(), month, current_app.config)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="report-{month}.pdf"'

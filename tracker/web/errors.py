@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, MethodNotAllowed
 
 from tracker.logs import current_request_id
 
@@ -26,19 +26,37 @@ MESSAGES = {
 
 
 def _wants_json() -> bool:
+    # every path under /api/, a route or not, answers JSON: scripts never get the login page
     return request.path.startswith("/api/")
 
 
-def _respond(code: int, message) -> tuple:
+def api_error(code: int, message, **extra) -> Response:
+    """The API's error answer (the Error schema): {"error", "status", "request_id", ...extra}."""
+    response = jsonify({"error": str(message), "status": code, "request_id": current_request_id(), **extra})
+    response.status_code = code
+    return response
+
+
+def field_errors(errors: dict[str, str]) -> Response:
+    """A 400 naming each bad parameter or field in `fields` (the FieldErrors schema)."""
+    return api_error(400, "輸入有誤：" + "；".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
+
+
+def _respond(code: int, message):
     message = str(message)  # a lazy string, translated now in the request's language
-    request_id = current_request_id()
     if _wants_json():
-        return jsonify({"error": message, "status": code, "request_id": request_id}), code
-    return render_template("error.html", code=code, message=message, request_id=request_id), code
+        return api_error(code, message)
+    return render_template("error.html", code=code, message=message, request_id=current_request_id()), code
 
 
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
+
+    @app.errorhandler(PermissionError)
+    def _refused(error: PermissionError):
+        # A write service refused the actor itself (services.accounts.check_may): the same answer as require().
+        log.warning("refused by a service on %s %s: %s", request.method, request.path, error)
+        return _http(Forbidden())
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
@@ -49,9 +67,12 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         message = MESSAGES.get(code, error.description or "")
         # Werkzeug's own English descriptions start so; ours (and their English translations) never do.
-        if code in (400, 404) and error.description and not error.description.startswith(("The ", "Bad ")):
+        if code in (400, 404, 413) and error.description and not error.description.startswith(("The ", "Bad ")):
             message = error.description
-        return _respond(code, message)
+        response = _respond(code, message)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods and isinstance(response, Response):
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # as werkzeug's own 405 says
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from tracker.domain import roc
 from tracker.domain.execution import round_rate
 from tracker.domain.progress import slip_days
-from tracker.domain.access import ROLE_LABELS, Role
+from tracker.domain.access import ROLE_LABELS, Action, Role, may
+from tracker.domain.money import format_money
 from tracker.domain.phase import phase_label
+from tracker.services.accounts import actor_of
 
 STATUS_LABELS = {
     "not_started": _l("未開始"),
@@ -51,16 +53,6 @@ def _number(value) -> str:
     return f"{value:,}"
 
 
-def _money(value) -> str:
-    """NT$ thousands with separators (「1,234,567」); decimals only where there are any."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):,}"
-    return f"{value.normalize():,}"
-
-
 def _percent(value) -> str:
     """A rounded rate as 「87.50%」, or 「—」 when there is none."""
     return "—" if value is None else f"{value}%"
@@ -76,7 +68,7 @@ def init_app(app: Flask) -> None:
         direction_label=lambda d: DIRECTION_LABELS.get(d, d),
         role_label=lambda r: ROLE_LABELS[Role(r)] if r in Role._value2member_map_ else r,
         number=_number,
-        money=_money,
+        money=format_money,
         percent=_percent,
         rate2=round_rate,
         slip_days=lambda m: slip_days(m.baseline_finish_on, m.planned_finish_on),
@@ -91,4 +83,9 @@ def init_app(app: Flask) -> None:
             args.update(changes)
             return "?" + urlencode({k: v for k, v in args.items() if v not in (None, "")})
 
-        return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with}
+        def may_(action: str, systems=()) -> bool:
+            """Whether the reader may do an action (on a project of these systems: codes or System rows)."""
+            codes = [getattr(system, "code", system) for system in systems]
+            return may(actor_of(g.get("user")), Action(action), codes)
+
+        return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_}

@@ -10,7 +10,7 @@ from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, Pass
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from tracker.domain.progress import STATUS_LABELS
-from tracker.domain.roc import RocDateError, parse_date
+from tracker.domain.roc import RocDateError, parse_date, to_roc_year
 from tracker.web.filters import STATUS_LABELS as STATUS_NAMES
 
 
@@ -57,7 +57,7 @@ class RocDateField(StringField):
     def _value(self) -> str:
         if getattr(self, "raw", None) is not None and self.raw_data:
             return self.raw
-        return f"{self.data.year - 1911}/{self.data.month}/{self.data.day}" if self.data else ""
+        return f"{to_roc_year(self.data.year)}/{self.data.month}/{self.data.day}" if self.data else ""
 
 
 class StatusField(SelectField):

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from tracker import db
 from tracker.domain.progress import slip_days
-from tracker.domain.roc import RocDateError, month_end, parse_roc_month
-from tracker.domain.slippage import curve_at, curve_from_milestones
-from tracker.models import Milestone, PlannedCurve, ProgressReport
+from tracker.models import Milestone
 from tracker.services import portfolio, progress
 from tracker.services.accounts import who_of
+from tracker.web import params
 from tracker.web.forms import CurveForm, ProgressForm, ReplanForm
 from tracker.web.security import may_edit
 
@@ -21,7 +19,8 @@ bp = Blueprint("progress", __name__)
 
 
 def _project_for_writing(project_id: int):
-    project = portfolio.get_project(db.get_session(), project_id)
+    """The project if the user may write to it; else 404 or 403."""
+    project = portfolio.get_project(db.get_session(), params.id_or_404(project_id))
     if project is None:
         abort(404)
     if not may_edit(g.user, project):
@@ -30,18 +29,25 @@ def _project_for_writing(project_id: int):
 
 
 def _report_month(project, today: date) -> tuple[int, int]:
-    """The month asked for, or last month (within the project's years)."""
-    text = request.args.get("month")
-    if text:
-        try:
-            month = parse_roc_month(text)
-        except RocDateError as exc:
-            abort(400, description=str(exc))
+    """The month asked for (?month=), or the month a report made today is for."""
+    try:
+        month = params.roc_month_param(request.args)
+    except params.ParamError as exc:
+        abort(400, description=exc.message)
+    if month is not None:
         return month.roc_year, month.month
-    last = date(today.year, today.month, 1).toordinal() - 1
-    last_month = date.fromordinal(last)
-    year_roc = min(last_month.year - 1911, project.last_year_roc)
-    return year_roc, last_month.month if year_roc == last_month.year - 1911 else 12
+    return progress.default_report_month(project, today)
+
+
+def _form_number(text: str | None) -> int:
+    """A milestone id or version from a hidden field: ASCII digits, else the form is broken (400)."""
+    try:
+        value = params.int_param({"n": text or ""}, "n", minimum=0, maximum=params.MAX_ID)
+    except params.ParamError:
+        value = None
+    if value is None:
+        abort(400, description=_("表單缺少里程碑編號或版本"))
+    return value
 
 
 def _fill_rows(form: ProgressForm, milestones: list[Milestone]) -> None:
@@ -67,26 +73,15 @@ def report(project_id: int):
     form = ProgressForm()
     status, conflict = 200, False
     if request.method == "GET":
-        curve = curve_from_milestones([(m.planned_start_on, m.planned_finish_on) for m in milestones])
-        entered = session.scalar(sa.select(PlannedCurve.planned_percent).where(
-            PlannedCurve.project_id == project.id, PlannedCurve.year_roc == year_roc, PlannedCurve.month == month))
-        month_end_day = month_end(year_roc + 1911, month)
-        form.planned_percent.data = entered if entered is not None else (
-            round(curve_at(curve, month_end_day), 2) if curve else None)
-        latest = session.scalars(sa.select(ProgressReport).where(
-            ProgressReport.project_id == project.id, ProgressReport.year_roc == year_roc, ProgressReport.month == month)
-            .order_by(ProgressReport.revision.desc()).limit(1)).first()
-        if latest:
-            form.planned_percent.data, form.actual_percent.data = latest.planned_percent, latest.actual_percent
-            form.delay_reason.data, form.remedy.data = latest.delay_reason, latest.remedy
+        defaults = progress.report_defaults(session, project, year_roc, month, milestones)
+        form.planned_percent.data, form.actual_percent.data = defaults.planned_percent, defaults.actual_percent
+        form.delay_reason.data, form.remedy.data = defaults.delay_reason, defaults.remedy
         _fill_rows(form, milestones)
     elif form.validate_on_submit():
         rows = []
         for entry in form.milestones.entries:
             sub = entry.form
-            if not (sub.milestone_id.data or "").isdigit() or not (sub.version.data or "").isdigit():
-                abort(400, description=_("表單缺少里程碑編號或版本"))
-            rows.append(progress.MilestoneInput(int(sub.milestone_id.data), int(sub.version.data), {
+            rows.append(progress.MilestoneInput(_form_number(sub.milestone_id.data), _form_number(sub.version.data), {
                 "status": sub.status.data, "percent_complete": sub.percent_complete.data,
                 "actual_start": sub.actual_start.data, "actual_finish": sub.actual_finish.data}))
         try:
@@ -117,7 +112,7 @@ def report(project_id: int):
             session.commit()
             flash(_("已送出 %(year)s 年 %(month)s 月進度（第 %(revision)s 版）。", year=year_roc, month=month,
                     revision=saved.revision), "success")
-            return redirect(url_for("portfolio.project", project_id=project.id))
+            return redirect(url_for("projects.detail", project_id=project.id))
     else:
         status = 400
     return render_template("progress_form.html", project=project, form=form, by_id=by_id, year_roc=year_roc,
@@ -128,7 +123,7 @@ def report(project_id: int):
 def compare(project_id: int, year_roc: int, month: int):
     """Two revisions of a month's report side by side (default: the last two)."""
     session = db.get_session()
-    project = portfolio.get_project(session, project_id)
+    project = portfolio.get_project(session, params.id_or_404(project_id))
     if project is None:
         abort(404)
     reports = [r for r in progress.revisions(session, project_id) if (r.year_roc, r.month) == (year_roc, month)]
@@ -136,9 +131,9 @@ def compare(project_id: int, year_roc: int, month: int):
         abort(404)
     by_revision = {r.revision: r for r in reports}
     try:
-        b = by_revision[int(request.args.get("b", reports[0].revision))]
-        a = by_revision[int(request.args.get("a", reports[min(1, len(reports) - 1)].revision))]
-    except (KeyError, ValueError):
+        b = by_revision[params.int_param(request.args, "b", reports[0].revision)]
+        a = by_revision[params.int_param(request.args, "a", reports[min(1, len(reports) - 1)].revision)]
+    except (KeyError, params.ParamError):
         abort(404)
     return render_template("report_compare.html", project=project, a=a, b=b, reports=reports,
                            differences=progress.compare(a, b))
@@ -148,7 +143,7 @@ def compare(project_id: int, year_roc: int, month: int):
 def replan(milestone_id: int):
     """Move a milestone's planned dates, with a reason; the baseline stays."""
     session = db.get_session()
-    milestone = session.get(Milestone, milestone_id)
+    milestone = session.get(Milestone, params.id_or_404(milestone_id))
     if milestone is None:
         abort(404)
     project = _project_for_writing(milestone.project_id)
@@ -158,11 +153,16 @@ def replan(milestone_id: int):
         form.version.data = milestone.version
         form.planned_start.data, form.planned_finish.data = milestone.planned_start_on, milestone.planned_finish_on
     elif form.validate_on_submit():
-        if not (form.version.data or "").isdigit():
+        try:
+            version = params.int_param({"version": form.version.data or ""}, "version", minimum=0,
+                                       maximum=params.MAX_ID)
+        except params.ParamError:
+            version = None
+        if version is None:
             abort(400, description="表單缺少里程碑版本，請重新整理頁面後再送出")
         try:
             progress.replan_milestone(session, milestone_id, form.planned_start.data, form.planned_finish.data,
-                                      form.reason.data, int(form.version.data), g.user,
+                                      form.reason.data, version, g.user,
                                       who_of(g.user, request.remote_addr))
         except progress.ProgressRefused as exc:
             status = 400
@@ -179,7 +179,7 @@ def replan(milestone_id: int):
             session.commit()
             flash(_("已重新規劃里程碑。"), "success")
             root = project.parent_id or project.id
-            return redirect(url_for("portfolio.project", project_id=root))
+            return redirect(url_for("projects.detail", project_id=root))
     else:
         status = 400
     return render_template("replan.html", milestone=milestone, project=project, form=form,
@@ -191,16 +191,15 @@ def curve(project_id: int):
     """Enter the project's planned monthly curve for a year."""
     session = db.get_session()
     project = _project_for_writing(project_id)
-    year_text = request.args.get("year", str(current_app.config["PLAN_YEAR_ROC"]))
-    if not year_text.isdigit():
+    try:
+        year_roc = params.roc_year_param(request.args, default=current_app.config["PLAN_YEAR_ROC"])
+    except params.ParamError:
         abort(400, description=_("年度須為民國年"))
-    year_roc = int(year_text)
     form = CurveForm()
     status = 200
     if request.method == "GET":
-        for point in session.scalars(sa.select(PlannedCurve).where(PlannedCurve.project_id == project.id,
-                                                                  PlannedCurve.year_roc == year_roc)):
-            getattr(form, f"m{point.month}").data = point.planned_percent
+        for point_month, planned_percent in progress.planned_curve_points(session, project, year_roc).items():
+            getattr(form, f"m{point_month}").data = planned_percent
     elif form.validate_on_submit():
         points = {month: getattr(form, f"m{month}").data for month in range(1, 13)}
         try:
@@ -212,7 +211,7 @@ def curve(project_id: int):
         else:
             session.commit()
             flash(_("已更新 %(year)s 年度預定進度曲線。", year=year_roc), "success")
-            return redirect(url_for("portfolio.project", project_id=project.id))
+            return redirect(url_for("projects.detail", project_id=project.id))
     else:
         status = 400
     return render_template("curve.html", project=project, form=form, year_roc=year_roc), status

@@ -1,0 +1,98 @@
+"""The lights pages show (綠燈, 黃燈, 紅燈): of each milestone, programme, work plan and system on a date.
+
+One loop judges milestone rows (judged_milestones), for the portfolio, the project page and the
+Gantt chart (services.gantt); the portfolio's lights are cached by the data stamp and, after a
+change, judged again only for the programmes whose fingerprint changed.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from tracker.domain.slippage import Light, SlipThresholds, Verdict, judge_milestone, worst
+from tracker.models import Project, project_systems
+from tracker.services import datastamp, scanstate
+from tracker.services.cache import StampedCache
+from tracker.services.schedule_facts import milestone_facts, programme_fingerprints, slip_thresholds_from
+
+__all__ = ["PortfolioLights", "judged_milestones", "portfolio_lights", "project_lights", "slip_thresholds_from"]
+
+Row = TypeVar("Row")
+
+
+def judged_milestones(rows: Iterable[Row], as_of: date, t: SlipThresholds) -> Iterator[tuple[Row, Verdict]]:
+    """Each milestone row (schedule_facts.milestone_facts) with the slip rules' verdict on it on a date."""
+    for m in rows:
+        yield m, judge_milestone(m, as_of, m.is_very_large, t)
+
+
+def project_lights(session: so.Session, programme_ids: list[int], as_of: date,
+                   t: SlipThresholds = SlipThresholds()) -> tuple[dict[int, Light], dict[int, Light]]:
+    """The light of each programme (worst of its and its sub-plans' milestones) and of each milestone."""
+    by_programme: dict[int, list[Light]] = defaultdict(list)
+    by_milestone: dict[int, Light] = {}
+    for m, verdict in judged_milestones(milestone_facts(session, programme_ids), as_of, t):
+        by_milestone[m.id] = verdict.light
+        by_programme[m.programme_id].append(verdict.light)
+    return {pid: worst(by_programme.get(pid, [])) for pid in programme_ids}, by_milestone
+
+
+@dataclass(frozen=True)
+class PortfolioLights:
+    """Lights of every programme, rolled up to work plans and systems (worst of their programmes)."""
+
+    programmes: dict[int, Light]
+    work_plans: dict[int, Light]
+    systems: dict[int, Light]
+
+
+_LIGHTS = StampedCache(size=16)
+#: Per database, date and thresholds: the programme lights last judged and the fingerprints they were
+#: judged on, so that after a change only the programmes that changed are judged again.
+_JUDGED: OrderedDict[tuple, tuple[dict[int, str], dict[int, Light]]] = OrderedDict()
+_JUDGED_SIZE = 8
+_JUDGED_LOCK = threading.Lock()
+
+
+def portfolio_lights(session: so.Session, as_of: date, t: SlipThresholds = SlipThresholds()) -> PortfolioLights:
+    """All lights of the portfolio on a date; recomputed only when the data changes (the data stamp),
+    and then only for the programmes whose milestones or projects changed."""
+    key = (str(session.get_bind().url), as_of, t)
+    stamp = datastamp.current(session)
+    return _LIGHTS.get_or_build(stamp, key, lambda: _judge_portfolio(session, as_of, t, key, keep=stamp is not None))
+
+
+def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds, key: tuple, keep: bool) -> PortfolioLights:
+    """Judge the programmes that changed since the last judgement for this key (all, the first time) and roll up."""
+    prints = programme_fingerprints(session)
+    previous = _JUDGED.get(key)
+    changed = None if previous is None else scanstate.changed_ids(previous[0], prints)
+    by_programme: dict[int, list[Light]] = defaultdict(list)
+    for m, verdict in judged_milestones(milestone_facts(session, None if changed is None else sorted(changed)), as_of, t):
+        by_programme[m.programme_id].append(verdict.light)
+    judged = {pid: worst(lights) for pid, lights in by_programme.items()}
+    if changed is None:
+        programmes = judged
+    else:
+        programmes = {pid: light for pid, light in previous[1].items() if pid not in changed}
+        programmes.update(judged)
+    if keep:  # judged on committed data: the next change starts from here
+        with _JUDGED_LOCK:
+            _JUDGED[key] = (prints, programmes)
+            _JUDGED.move_to_end(key)
+            while len(_JUDGED) > _JUDGED_SIZE:
+                _JUDGED.popitem(last=False)
+    work_plans: dict[int, Light] = defaultdict(lambda: Light.NONE)
+    for pid, work_plan_id in session.execute(sa.select(Project.id, Project.work_plan_id).where(Project.parent_id.is_(None))):
+        work_plans[work_plan_id] = max(work_plans[work_plan_id], programmes.get(pid, Light.NONE))
+    systems: dict[int, Light] = defaultdict(lambda: Light.NONE)
+    for pid, system_id in session.execute(sa.select(project_systems.c.project_id, project_systems.c.system_id)):
+        systems[system_id] = max(systems[system_id], programmes.get(pid, Light.NONE))
+    return PortfolioLights(programmes, dict(work_plans), dict(systems))

@@ -1,0 +1,34 @@
+"""The project page: phase, years, KPIs, sub-plans, milestones with their lights, reports and the ledger."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, render_template
+
+from tracker import db
+from tracker.services import audit, execution, lights, portfolio, progress
+from tracker.web.params import id_or_404
+from tracker.web.portfolio import as_of_param
+from tracker.web.security import may_edit
+
+bp = Blueprint("projects", __name__)
+
+
+@bp.route("/projects/<int:project_id>")
+def detail(project_id: int):
+    """One project: phase, years, KPIs, sub-plans and milestones in ROC dates."""
+    session = db.get_session()
+    item = portfolio.get_project(session, id_or_404(project_id))
+    if item is None:
+        abort(404)
+    as_of = as_of_param()
+    milestones = [*item.milestones, *(m for sub in item.sub_plans for m in sub.milestones)]
+    history = audit.history_of_project(session, item.id, [m.id for m in milestones], limit=30)
+    root = item.parent_id or item.id
+    project_light, milestone_lights = lights.project_lights(
+        session, [root], as_of, lights.slip_thresholds_from(current_app.config))
+    reports = progress.revisions(session, item.id) if item.parent_id is None else []
+    year = current_app.config["PLAN_YEAR_ROC"]
+    synthetic, ledger = execution.project_history(session, item.id, year)
+    return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
+                           ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,
+                           kind_labels=execution.KIND_LABELS, lights=milestone_lights, as_of=as_of,
+                           project_light=project_light[root], reports=reports)
