@@ -8,13 +8,12 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask
 
-from tracker import db
+from tracker import clock, db
 from tracker.domain.access import Action
 from tracker.domain.roc import format_roc_date
 from tracker.models import JobRun, as_utc, utcnow
@@ -79,7 +78,7 @@ JobFunc = Callable[[so.Session], "JobOutcome | ScanResult | None"]
 
 def today_in(config) -> date:
     """Today's date in the configured timezone (Asia/Taipei): scans judge as of the Taipei day."""
-    return datetime.now(ZoneInfo(config["TIMEZONE"])).date()
+    return clock.today(config)
 
 
 def _error_text(exc: BaseException) -> str:

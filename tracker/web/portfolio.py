@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from tracker import db
+from tracker import clock, db
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
@@ -24,7 +24,7 @@ def as_of_param() -> date:
     """The date lights are judged on: ?as_of= (ROC or ISO), else today."""
     text = request.args.get("as_of")
     if not text:
-        return date.today()
+        return clock.today(current_app.config)
     try:
         return parse_date(text)
     except RocDateError as exc:

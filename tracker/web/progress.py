@@ -6,7 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tracker import db
+from tracker import clock, db
 from tracker.domain.progress import slip_days
 from tracker.models import Milestone
 from tracker.services import portfolio, progress
@@ -66,7 +66,7 @@ def report(project_id: int):
     """One screen per project and month: every milestone, the project's percentages, reasons when behind."""
     session = db.get_session()
     project = _project_for_writing(project_id)
-    today = date.today()
+    today = clock.today(current_app.config)
     year_roc, month = _report_month(project, today)
     milestones = progress.report_milestones(project)
     by_id = {m.id: m for m in milestones}

@@ -1,11 +1,9 @@
 """GET and PATCH /api/v1/milestones/<id>: a milestone's progress, with optimistic locking by version."""
 from __future__ import annotations
 
-from datetime import date
+from flask import abort, current_app, g, jsonify, request
 
-from flask import abort, g, jsonify, request
-
-from tracker import db
+from tracker import clock, db
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.models import Milestone
 from tracker.services import accounts, progress
@@ -42,7 +40,7 @@ def update_milestone(milestone_id: int):
     session = db.get_session()
     try:
         item = progress.update_milestone(session, milestone_id, changes, body["version"], g.user,
-                                         accounts.who_of(g.user, request.remote_addr), date.today())
+                                         accounts.who_of(g.user, request.remote_addr), clock.today(current_app.config))
     except LookupError:
         abort(404, description=f"沒有編號 {milestone_id} 的里程碑")
     except progress.NotAllowed:
