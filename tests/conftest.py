@@ -136,6 +136,35 @@ class Auth:
         return self.client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
 
 
+def new_browser(app, name: str, password: str = PASSWORD):
+    """A new browser that logged in (or tried to) through the login form: (client, response)."""
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    return browser, browser.post("/login", data={"name": name, "password": password,
+                                                 "csrf_token": csrf_token(page)})
+
+
+def user_named(session, name: str):
+    """The account of this name, read afresh."""
+    from tracker.models import User
+
+    session.expire_all()
+    return session.scalars(sa.select(User).where(User.name == name)).one()
+
+
+def token_for(app, name: str) -> str:
+    """A new API token (90 days) for the account of this name, issued as the CLI would."""
+    with db.new_session(app) as s:
+        token, _row = accounts.issue_token(s, name, audit.CLI, 90)
+        s.commit()
+    return token
+
+
+def api_status(client, token: str, path: str = "/api/v1/kpis") -> int:
+    """The status an API call with this token gets."""
+    return client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code
+
+
 @pytest.fixture
 def auth(client):
     """Login helper."""

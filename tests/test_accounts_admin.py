@@ -6,17 +6,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, csrf_token
+from conftest import PASSWORD, api_status, csrf_token, new_browser as log_in, token_for as issue, user_named as user
 from tracker import db
 from tracker.models import ApiToken, AuditEntry, User
 from tracker.services import accounts, audit
-
-
-def log_in(app, name: str, password: str = PASSWORD):
-    """A new browser that logged in (or tried to): (client, response)."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    return client, client.post("/login", data={"name": name, "password": password, "csrf_token": csrf_token(page)})
 
 
 def post(client, page: str, action: str, data: dict | None = None):
@@ -25,25 +18,9 @@ def post(client, page: str, action: str, data: dict | None = None):
     return client.post(action, data={**(data or {}), "csrf_token": token})
 
 
-def user(session, name: str) -> User:
-    session.expire_all()
-    return session.scalars(sa.select(User).where(User.name == name)).one()
-
-
 def last_action(session) -> AuditEntry:
     session.expire_all()
     return session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
-
-
-def issue(app, name: str) -> str:
-    with db.new_session(app) as s:
-        token, _ = accounts.issue_token(s, name, audit.CLI, 90)
-        s.commit()
-    return token
-
-
-def api_status(client, token: str) -> int:
-    return client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code
 
 
 def shown_secret(html: str) -> str | None:
@@ -319,3 +296,16 @@ def test_only_an_admin_revokes_someone_elses_token(staff, admin, session):
     response = post(admin, "/account", f"/account/tokens/{token_id}/revoke")
     assert response.status_code == 302 and response.headers["Location"].endswith(page_of(session, "chen"))
     assert api_status(reader, token) == 401
+
+
+@pytest.mark.parametrize("path", ["/admin/users/99999999999999999999", f"/admin/users/{2**31}", "/admin/users/0",
+                                  "/admin/users/１２", "/projects/99999999999999999999",
+                                  "/projects/1/reports/99999999-13"])
+def test_ids_beyond_any_row_are_not_found_not_a_server_error(admin, path):
+    assert admin.get(path).status_code in (400, 404), path
+
+
+def test_a_revoke_of_a_token_id_beyond_range_is_not_found(admin):
+    page = admin.get("/account").get_data(as_text=True)
+    response = admin.post(f"/account/tokens/{2**63}/revoke", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 404

@@ -8,39 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from conftest import PASSWORD, csrf_token
-from tracker import db
+from conftest import PASSWORD, api_status, new_browser as log_in, token_for as issue, user_named as user
 from tracker.domain.roc import format_roc_date
-from tracker.models import ApiToken, AuditEntry, LoginAttempt, User, utcnow
-from tracker.services import accounts, audit
-
-
-def user(session, name: str) -> User:
-    session.expire_all()
-    return session.scalars(sa.select(User).where(User.name == name)).one()
+from tracker.models import ApiToken, AuditEntry, LoginAttempt, utcnow
 
 
 def actions(session) -> list[str]:
     session.expire_all()
     return list(session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
-
-
-def issue(app, name: str) -> str:
-    with db.new_session(app) as s:
-        token, _ = accounts.issue_token(s, name, audit.CLI, 90)
-        s.commit()
-    return token
-
-
-def api_status(client, token: str) -> int:
-    return client.get("/api/v1/kpis", headers={"Authorization": f"Bearer {token}"}).status_code
-
-
-def log_in(app, name: str, password: str = PASSWORD):
-    """A new browser that logged in (or tried to): (client, response)."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    return client, client.post("/login", data={"name": name, "password": password, "csrf_token": csrf_token(page)})
 
 
 @pytest.fixture

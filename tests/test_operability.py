@@ -112,3 +112,13 @@ def test_hsts_only_with_secure_cookies(app, client, database_url, tmp_path):
         assert header.startswith("max-age=31536000")
     finally:
         db.get_engine(secure).dispose()
+
+
+def test_the_web_font_is_served_without_login_and_cached(client):
+    response = client.get("/assets/cjk.ttf")
+    assert response.status_code == 200 and response.mimetype == "font/ttf"
+    assert response.data[:4] == b"\x00\x01\x00\x00"  # a TrueType font, not the collection browsers refuse
+    assert "max-age" in response.headers["Cache-Control"]
+    with client.get("/static/style.css") as sheet:
+        css = sheet.get_data(as_text=True)
+    assert 'font-family: "Tracker CJK"' in css and '"Tracker CJK", sans-serif' in css

@@ -57,15 +57,18 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import (accounts, admin, alerts, api, audit, auth, charts, errors, execution, filters, health,
-                             i18n, kpis, ledger, portfolio, progress, projects, security)
+    from tracker.web import (accounts, admin, alerts, api, assets, audit, auth, charts, errors, execution, filters, health,
+                             i18n, kpis, ledger, params, portfolio, progress, projects, security)
 
+    # `<id:...>` in every URL: ASCII digits within the ids' range, anything else a 404 (never a database overflow).
+    app.url_map.converters["id"] = params.IdConverter
     logs.init_app(app)  # first: every later hook and log line has the request id
     filters.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(assets.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(portfolio.bp)
     app.register_blueprint(projects.bp)

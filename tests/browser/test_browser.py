@@ -166,3 +166,23 @@ def test_keyboard_reaches_every_control(live, page):
             page.keyboard.press("Tab")
         missing = [c for c in controls if c not in reached]
         assert not missing, f"{path}: not reachable by Tab: {missing[:5]}"
+
+
+def test_pages_draw_chinese_with_the_tracker_s_own_font(live, page):
+    """A machine without a CJK font still shows glyphs: Chromium loads and accepts the served font."""
+    base, _ = live
+    page.goto(f"{base}/login")
+    loaded = page.evaluate("""async () => {
+        const faces = await document.fonts.load('16px "Tracker CJK"', '法務部重要計畫管考系統');
+        return faces.map(face => face.status);
+    }""")
+    assert loaded == ["loaded"]
+    # The glyphs take their own width: a missing-glyph box would make every character the same narrow width.
+    widths = page.evaluate("""() => {
+        const span = document.createElement('span');
+        span.style.font = '32px "Tracker CJK"';
+        document.body.append(span);
+        const width = text => { span.textContent = text; return span.getBoundingClientRect().width; };
+        return [width('計'), width('i')];
+    }""")
+    assert widths[0] > widths[1] * 1.5

@@ -157,14 +157,14 @@ def _user_page(user: User, role_form: RoleForm | None = None, errors: dict[str, 
                            **_formatting()), status
 
 
-@bp.route("/admin/users/<int:user_id>")
+@bp.route("/admin/users/<id:user_id>")
 def user_page(user_id: int):
     """One account: change its role and system, disable or enable, reset its password, unlock, revoke tokens."""
     require(Action.MANAGE_USERS)
     return _user_page(_user_or_404(user_id))
 
 
-@bp.route("/admin/users/<int:user_id>/role", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/role", methods=["POST"])
 def set_role(user_id: int):
     """Change an account's role and system."""
     require(Action.MANAGE_USERS)
@@ -204,7 +204,7 @@ def _button(user_id: int, action: str, act, done):
     return redirect(url_for("accounts.user_page", user_id=user.id))
 
 
-@bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/disable", methods=["POST"])
 def disable_user(user_id: int):
     """Disable an account: its sessions end at once and its tokens are revoked."""
     return _button(user_id, "disable", lambda s, user: accounts.disable_user(s, user, _who()),
@@ -212,14 +212,14 @@ def disable_user(user_id: int):
                                      name=user.name, n=n))
 
 
-@bp.route("/admin/users/<int:user_id>/enable", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/enable", methods=["POST"])
 def enable_user(user_id: int):
     """Enable a disabled account again."""
     return _button(user_id, "enable", lambda s, user: accounts.enable_user(s, user, _who()),
                    lambda user, _result: _("已啟用 %(name)s。", name=user.name))
 
 
-@bp.route("/admin/users/<int:user_id>/reset", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/reset", methods=["POST"])
 def reset_password(user_id: int):
     """Give an account a one-time password, shown once; its sessions and tokens end."""
     return _button(user_id, "reset", lambda s, user: accounts.reset_password(s, user, _who()),
@@ -227,21 +227,21 @@ def reset_password(user_id: int):
                                              name=user.name))
 
 
-@bp.route("/admin/users/<int:user_id>/unlock", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/unlock", methods=["POST"])
 def unlock_user(user_id: int):
     """Clear the login delay that failed guesses put on an account."""
     return _button(user_id, "unlock", lambda s, user: accounts.unlock_user(s, user, _who()),
                    lambda user, _result: _("已解除 %(name)s 的登入延遲。", name=user.name))
 
 
-@bp.route("/admin/users/<int:user_id>/tokens/revoke-all", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/tokens/revoke-all", methods=["POST"])
 def revoke_all_tokens(user_id: int):
     """Revoke every API token of an account."""
     return _button(user_id, "revoke_all", lambda s, user: accounts.revoke_all_tokens(s, user, _who()),
                    lambda user, n: _("已撤銷 %(name)s 的 %(n)s 個 API 憑證。", name=user.name, n=n))
 
 
-@bp.route("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/admin/users/<id:user_id>/tokens/<id:token_id>/revoke", methods=["POST"])
 def revoke_user_token(user_id: int, token_id: int):
     """Revoke one API token of an account."""
     return _button(user_id, f"revoke_{token_id}", lambda s, user: accounts.revoke_token(s, user, token_id, _who()),
@@ -286,7 +286,7 @@ def issue_own_token():
     return _account_page(once=_shown_once(token, row.expires_at))  # shown on this answer only
 
 
-@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/account/tokens/<id:token_id>/revoke", methods=["POST"])
 def revoke_own_token(token_id: int):
     """Revoke one of one's API tokens (an admin may revoke anyone's here too)."""
     if not ActionForm().validate_on_submit():

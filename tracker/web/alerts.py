@@ -8,7 +8,6 @@ from tracker import db
 from tracker.services import alerts as alert_service
 from tracker.services.accounts import who_of
 from tracker.web.forms import AcknowledgeForm
-from tracker.web.params import id_or_404
 from tracker.web.params import page_or_first
 
 bp = Blueprint("alerts", __name__)
@@ -32,10 +31,9 @@ def index():
                            kinds=alert_service.KIND_LABELS, page=page, pages=max(1, -(-total // ALERTS_PAGE_SIZE)))
 
 
-@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@bp.route("/alerts/<id:alert_id>/acknowledge", methods=["POST"])
 def acknowledge(alert_id: int):
     """Acknowledge an alert with a comment."""
-    id_or_404(alert_id)
     session = db.get_session()
     form = AcknowledgeForm()
     if not form.validate_on_submit():

@@ -108,13 +108,6 @@ def or_400(parse, *args, **kwargs):
         abort(400, description=f"{error.name}：{error.message}")
 
 
-def id_or_404(value: int) -> int:
-    """An id from a URL: one beyond any database id is simply not found (never a database overflow)."""
-    if not 0 < value <= MAX_ID:
-        abort(404)
-    return value
-
-
 def digits_up_to(limit: int) -> str:
     """A regular expression for the whole numbers 1..limit in ASCII digits (leading zeros allowed)."""
     text = str(limit)

@@ -20,7 +20,7 @@ bp = Blueprint("progress", __name__)
 
 def _project_for_writing(project_id: int):
     """The project if the user may write to it; else 404 or 403."""
-    project = portfolio.get_project(db.get_session(), params.id_or_404(project_id))
+    project = portfolio.get_project(db.get_session(), project_id)
     if project is None:
         abort(404)
     if not may_edit(g.user, project):
@@ -61,7 +61,7 @@ def _fill_rows(form: ProgressForm, milestones: list[Milestone]) -> None:
         })
 
 
-@bp.route("/projects/<int:project_id>/progress", methods=["GET", "POST"])
+@bp.route("/projects/<id:project_id>/progress", methods=["GET", "POST"])
 def report(project_id: int):
     """One screen per project and month: every milestone, the project's percentages, reasons when behind."""
     session = db.get_session()
@@ -119,11 +119,11 @@ def report(project_id: int):
                            month=month, conflict=conflict), status
 
 
-@bp.route("/projects/<int:project_id>/reports/<int:year_roc>-<int:month>")
+@bp.route("/projects/<id:project_id>/reports/<int:year_roc>-<int:month>")
 def compare(project_id: int, year_roc: int, month: int):
     """Two revisions of a month's report side by side (default: the last two)."""
     session = db.get_session()
-    project = portfolio.get_project(session, params.id_or_404(project_id))
+    project = portfolio.get_project(session, project_id)
     if project is None:
         abort(404)
     reports = [r for r in progress.revisions(session, project_id) if (r.year_roc, r.month) == (year_roc, month)]
@@ -139,11 +139,11 @@ def compare(project_id: int, year_roc: int, month: int):
                            differences=progress.compare(a, b))
 
 
-@bp.route("/milestones/<int:milestone_id>/replan", methods=["GET", "POST"])
+@bp.route("/milestones/<id:milestone_id>/replan", methods=["GET", "POST"])
 def replan(milestone_id: int):
     """Move a milestone's planned dates, with a reason; the baseline stays."""
     session = db.get_session()
-    milestone = session.get(Milestone, params.id_or_404(milestone_id))
+    milestone = session.get(Milestone, milestone_id)
     if milestone is None:
         abort(404)
     project = _project_for_writing(milestone.project_id)
@@ -186,7 +186,7 @@ def replan(milestone_id: int):
                            slip=slip_days(milestone.baseline_finish_on, milestone.planned_finish_on)), status
 
 
-@bp.route("/projects/<int:project_id>/curve", methods=["GET", "POST"])
+@bp.route("/projects/<id:project_id>/curve", methods=["GET", "POST"])
 def curve(project_id: int):
     """Enter the project's planned monthly curve for a year."""
     session = db.get_session()

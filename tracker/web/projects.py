@@ -5,18 +5,17 @@ from flask import Blueprint, abort, current_app, g, render_template
 
 from tracker import db
 from tracker.services import audit, execution, lights, portfolio, progress
-from tracker.web.params import id_or_404
 from tracker.web.portfolio import as_of_param
 from tracker.web.security import may_edit
 
 bp = Blueprint("projects", __name__)
 
 
-@bp.route("/projects/<int:project_id>")
+@bp.route("/projects/<id:project_id>")
 def detail(project_id: int):
     """One project: phase, years, KPIs, sub-plans and milestones in ROC dates."""
     session = db.get_session()
-    item = portfolio.get_project(session, id_or_404(project_id))
+    item = portfolio.get_project(session, project_id)
     if item is None:
         abort(404)
     as_of = as_of_param()

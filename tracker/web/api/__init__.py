@@ -4,13 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from tracker.web.errors import api_error, field_errors
-from tracker.web.params import BodyError, IdConverter, json_object
+from tracker.web.params import BodyError, json_object
 from tracker.web.security import bearer_user
 from tracker.web.api.schema import API_MAX_BODY_BYTES, RequestRefused, check_body, openapi_document, parse_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Before any route: `<id:...>` takes ASCII digits within the ids' range, anything else is a 404 (never a query).
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
 
 
 @bp.before_request
