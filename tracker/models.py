@@ -19,7 +19,7 @@ NAMING = {
 
 CATEGORIES = ("公共建設", "科技發展", "社會發展", "其它")
 MILESTONE_STATUSES = ("not_started", "in_progress", "done", "on_hold", "cancelled")
-ROLES = ("project_manager", "budget_officer", "leadership", "admin")
+ROLES = ("project_manager", "budget_officer", "leadership", "admin", "reviewer")
 DIRECTIONS = ("at_least", "at_most")
 
 
@@ -230,7 +230,7 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint(
-            "role IN ('project_manager', 'budget_officer', 'leadership', 'admin')", name="role"
+            "role IN ('project_manager', 'budget_officer', 'leadership', 'admin', 'reviewer')", name="role"
         ),
     )
 
@@ -482,6 +482,8 @@ class ProgressReport(Base):
         sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
         sa.CheckConstraint("planned_percent BETWEEN 0 AND 100 AND actual_percent BETWEEN 0 AND 100", name="percent"),
         sa.Index("ix_progress_reports_period", "year_roc", "month", "project_id"),
+        sa.CheckConstraint("state IN ('submitted', 'returned', 'approved')", name="state"),
+        sa.Index("ix_progress_reports_state", "state", "year_roc", "month"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -490,7 +492,8 @@ class ProgressReport(Base):
     month: so.Mapped[int]
     revision: so.Mapped[int] = so.mapped_column(default=1)
     #: 預定進度 and 實際進度 (cumulative %) of the whole project at the month's end.
-    planned_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2))
+    #: 預定進度 comes from the plan (curve or milestone dates), never typed; None when the plan gives none.
+    planned_percent: so.Mapped[Decimal | None] = so.mapped_column(sa.Numeric(5, 2))
     actual_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2))
     #: 落後原因 and 因應對策, required when the project is behind.
     delay_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
@@ -499,8 +502,59 @@ class ProgressReport(Base):
     milestones: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
     submitted_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: submitted (已送出), returned (退回, with the reviewer's comment) or approved (已核定, frozen).
+    state: so.Mapped[str] = so.mapped_column(sa.String(12), default="submitted")
+    #: Why a cumulative percent fell, or why an approved month is corrected.
+    correction_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    reviewer_comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: so.Mapped[datetime | None]
 
-    submitted_by: so.Mapped[User | None] = so.relationship()
+    submitted_by: so.Mapped[User | None] = so.relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: so.Mapped[User | None] = so.relationship(foreign_keys=[reviewed_by_id])
+
+
+class ReportAttachment(Base):
+    """A photo (施工照片) or document on a month's report, kept in the database so every web server sees it.
+
+    It belongs to the month and is shown on the revision it came with and every later one.
+    """
+
+    __tablename__ = "report_attachments"
+    __table_args__ = (
+        sa.CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+        sa.Index("ix_report_attachments_month", "project_id", "year_roc", "month"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    year_roc: so.Mapped[int]
+    month: so.Mapped[int]
+    #: The revision of the month's report it was added with.
+    revision: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    #: image/jpeg, image/png or application/pdf, from the content.
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(64))
+    size: so.Mapped[int]
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
+    #: A small JPEG of a photo (None for a PDF).
+    thumbnail: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    uploaded_by: so.Mapped[User | None] = so.relationship()
+
+
+class SiteSetting(Base):
+    """A setting an admin changes at run time (the reporting date), shared by every process."""
+
+    __tablename__ = "site_settings"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    value: so.Mapped[str] = so.mapped_column(sa.Text)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
 class PlannedCurve(Base):

@@ -7,12 +7,13 @@ from typing import Iterable
 
 
 class Role(str, enum.Enum):
-    """The four roles of the tracker."""
+    """The five roles of the tracker."""
 
     PROJECT_MANAGER = "project_manager"  #: 計畫承辦人: edits projects of their own system
     BUDGET_OFFICER = "budget_officer"  #: 主計/會計人員: month-end figures and budget alerts
     LEADERSHIP = "leadership"  #: 部長、次長、主任秘書: reads everything, writes nothing
     ADMIN = "admin"  #: 系統管理者: everything, including accounts
+    REVIEWER = "reviewer"  #: 管考人員: returns or approves monthly reports (of one system, or of all)
 
     @property
     def label(self) -> str:
@@ -25,6 +26,7 @@ ROLE_LABELS = {
     Role.BUDGET_OFFICER: "主計人員",
     Role.LEADERSHIP: "首長（唯讀）",
     Role.ADMIN: "系統管理者",
+    Role.REVIEWER: "管考人員",
 }
 
 
@@ -36,6 +38,8 @@ class Action(str, enum.Enum):
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     ENTER_KPI_ACTUAL = "enter_kpi_actual"
     MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"  #: the reporting date
+    REVIEW_REPORT = "review_report"  #: return or approve a programme's monthly report
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ def may(actor: Actor | None, action: Action, project_system_codes: Iterable[str]
         return True
     if actor.role is Role.LEADERSHIP:
         return False
+    if action is Action.REVIEW_REPORT:
+        # a reviewer of a system reviews that system's programmes; one without a system reviews all
+        return actor.role is Role.REVIEWER and (actor.system_code is None or actor.system_code in set(project_system_codes))
     if action is Action.EDIT_PROJECT:
         return (
             actor.role is Role.PROJECT_MANAGER
@@ -73,6 +80,14 @@ def may(actor: Actor | None, action: Action, project_system_codes: Iterable[str]
 def sees_all_projects(actor: Actor | None) -> bool:
     """Whether lists (alerts) show every project, or only those of the actor's own system."""
     return actor is not None and actor.role is not Role.PROJECT_MANAGER
+
+
+def may_review(actor: Actor | None, actor_id: int | None, author_id: int | None,
+               project_system_codes: Iterable[str]) -> bool:
+    """May this actor return or approve a report written by ``author_id``? Nobody reviews their own report."""
+    if actor_id is not None and actor_id == author_id:
+        return False
+    return may(actor, Action.REVIEW_REPORT, project_system_codes)
 
 
 def may_write_project(actor: Actor | None, project_system_codes: Iterable[str]) -> bool:

@@ -30,3 +30,7 @@ RUN_STATUS_LABELS = {"running": "執行中", "succeeded": "成功", "failed": "�
 
 #: The colour a light is drawn in (charts, the report's tables), by the light's code (Light.css).
 LIGHT_COLOURS = {"red": "#d32f2f", "yellow": "#f2a900", "green": "#2e7d32", "none": "#9e9e9e"}
+
+#: A programme's month in the monthly control loop (管考): 未填報 → 已送出 → 退回 → 已核定.
+REPORT_STATES = ("submitted", "returned", "approved")
+REPORT_STATE_LABELS = {"unreported": "未填報", "submitted": "已送出", "returned": "退回", "approved": "已核定"}
