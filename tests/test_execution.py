@@ -210,3 +210,39 @@ def test_the_export_service_names_and_fills_the_file(officer, session):
     assert lines[0].startswith("106年度 資本門 截至 8 月") and lines[-1].startswith("合計,")
     with pytest.raises(ValueError):
         exports.execution_file(report, report.rows, "pdf")
+
+
+# --- the month of each row's figures (issue 12: nothing carried forward silently) --------------
+
+def test_each_row_says_the_month_its_figures_are_from(ledger, session):
+    report = execution_report(session, 106, 8, "project")
+    rows = by_key(report)
+    assert (rows[YILAN].figures_month, rows[YILAN].is_reported) == (8, True)
+    assert (rows[TAICHUNG].figures_month, rows[TAICHUNG].is_reported) == (7, False)  # July's, said to be July's
+    assert (rows[HSINCHU].figures_month, rows[HSINCHU].is_reported) == (None, False)  # a budget only
+    assert (report.total.projects, report.total.reported, report.total.carried) == (4, 2, 1)
+    # the total still sums what the rows show, 臺中's July figures included
+    assert report.total.figures.allocated == D(500_000)
+    systems = by_key(execution_report(session, 106, 8, "system"))
+    assert (systems["行政執行"].projects, systems["行政執行"].reported, systems["行政執行"].figures_month) == (2, 0, 7)
+
+
+def test_the_page_marks_a_carried_row_and_counts_the_total(officer):
+    html = officer.get("/execution?as_of=106-08").get_data(as_text=True)
+    taichung = html[html.index(f">{TAICHUNG}</a>"):]
+    taichung = taichung[:taichung.index("</th>")]
+    assert "未報" in taichung and "7 月" in taichung
+    yilan = html[html.index(f">{YILAN}</a>"):]
+    assert "未報" not in yilan[:yilan.index("</th>")]
+    assert "（2／4 個計畫已報 8 月）" in html and "其中 1 個沿用較早月份數字" in html
+
+
+def test_the_api_gives_each_rows_figures_month(ledger, make_user, client):
+    from conftest import token_for
+
+    make_user("reader", "leadership")
+    headers = {"Authorization": f"Bearer {token_for(ledger, 'reader')}"}
+    body = client.get("/api/v1/execution?as_of=106-08", headers=headers).get_json()
+    rows = {row["key"]: row for row in body["rows"]}
+    assert (rows[YILAN]["figures_month"], rows[TAICHUNG]["figures_month"], rows[HSINCHU]["figures_month"]) == (8, 7, None)
+    assert body["total"]["reported"] == 2 and body["total"]["projects"] == 4

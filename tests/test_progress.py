@@ -212,14 +212,15 @@ def test_monthly_report_saves_a_revision_and_the_milestones(pm, session):
     assert (report.year_roc, report.month, report.revision, report.actual_percent) == (106, 8, 1, D(45))
     assert report.milestones[str(first.id)]["status"] == "done"
     page = pm.get(f"/projects/{boai}").get_data(as_text=True)
-    assert "106年8月" in page and "設計審查延宕" in page and "status：not_started → done" in page
+    assert "106年8月" in page and "設計審查延宕" in page and "已送出" in page
+    assert "未開始" in page and "已完成" in page and "not_started" not in page  # the change log in people's words
     # a correction is a second revision; the first stays as reported, and the two compare
     data = form_data(pm, url, planned_percent="60", actual_percent="55", delay_reason="設計審查延宕", remedy="增派人力趕辦")
     assert pm.post(url, data=data).status_code == 302
     revisions = session.scalars(sa.select(ProgressReport).order_by(ProgressReport.revision)).all()
     assert [(r.revision, r.actual_percent) for r in revisions] == [(1, D(45)), (2, D(55))]
     compare = pm.get(f"/projects/{boai}/reports/106-8?a=1&b=2").get_data(as_text=True)
-    assert "actual_percent" in compare and "45.00" in compare and "55.00" in compare
+    assert "實際進度" in compare and "actual_percent" not in compare and "45" in compare and "55" in compare
 
 
 def test_form_errors_appear_on_their_fields_and_nothing_is_saved(pm, session):
@@ -314,8 +315,15 @@ def test_curve_lag_and_back_loaded_warning(pm, session):
     scan_schedule(session, date(2017, 6, 15))
     session.commit()
     assert (boai, None) in open_alerts(session, "BACK_LOADED")
-    # with a report 5% against a planned 9% in September there is no lag; at 30% planned in mid-October there is
+    # a report is judged against the plan at its own month's end: 5% against a planned 9% in September is
+    # no lag, even judged at the end of October; October's 5% against a planned 40% is
     session.add(ProgressReport(project_id=boai, year_roc=106, month=9, planned_percent=D(9), actual_percent=D(5),
+                               milestones={}))
+    session.commit()
+    scan_schedule(session, date(2017, 10, 31))
+    session.commit()
+    assert (boai, None) not in open_alerts(session, "LAGGING")
+    session.add(ProgressReport(project_id=boai, year_roc=106, month=10, planned_percent=D(40), actual_percent=D(5),
                                milestones={}))
     session.commit()
     scan_schedule(session, date(2017, 10, 31))
@@ -347,10 +355,9 @@ def test_the_report_month_and_the_form_defaults_come_from_the_service(seeded, se
     assert progress.default_report_month(project, date(2017, 3, 15)) == (106, 2)
     assert progress.default_report_month(project, date(2017, 1, 5)) == (105, 12)
     assert progress.default_report_month(project, date(2300, 1, 5)) == (project.last_year_roc, 12)
-    milestones = progress.report_milestones(project)
-    planned = progress.report_defaults(session, project, 106, 6, milestones)
+    planned = progress.report_defaults(session, project, 106, 6)
     assert planned.actual_percent is None and planned.planned_percent is not None  # from the milestones' spans
     session.add(PlannedCurve(project_id=project.id, year_roc=106, month=6, planned_percent=D("42.5")))
     session.flush()
-    assert progress.report_defaults(session, project, 106, 6, milestones).planned_percent == D("42.5")
+    assert progress.report_defaults(session, project, 106, 6).planned_percent == D("42.5")
     assert progress.planned_curve_points(session, project, 106) == {6: D("42.5")}

@@ -59,6 +59,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
 
     from tracker.web import (accounts, admin, alerts, api, assets, audit, auth, charts, errors, execution, filters, health,
                              i18n, kpis, ledger, params, portfolio, progress, projects, security)
+    from tracker.web import attachments as attachment_files
+    from tracker.web import completeness
 
     # `<id:...>` in every URL: ASCII digits within the ids' range, anything else a 404 (never a database overflow).
     app.url_map.converters["id"] = params.IdConverter
@@ -75,12 +77,14 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     app.register_blueprint(kpis.bp)
     app.register_blueprint(execution.bp)
     app.register_blueprint(alerts.bp)
+    app.register_blueprint(completeness.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(progress.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(charts.bp)
+    app.register_blueprint(attachment_files.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     return app

@@ -13,7 +13,9 @@ from tracker import config as config_module
 from tracker import db, logs, migrate
 from tracker.app import create_app
 from tracker.models import Project, User
-from tracker.services import accounts, audit, demo, ledger_import, seed
+from tracker.domain.access import Role
+from tracker.domain.roc import format_roc_date
+from tracker.services import accounts, audit, demo, ledger_import, reporting_date, seed
 from tracker.services.scans import rescan_after_import
 from tracker.domain.roc import ROC_YEAR_MAX, ROC_YEAR_MIN
 
@@ -142,7 +144,7 @@ def _read_password() -> str:
 
 @users_group.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["project_manager", "budget_officer", "leadership", "admin"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--system", default=None, help="The system as the plan names it (檢察) or its code (prosecution).")
 @click.option("--email", default=None, help="Address for the daily digest and reminders.")
 @with_appcontext
@@ -265,7 +267,7 @@ def users_reset(name: str) -> None:
 
 @users_group.command("set-role")
 @click.argument("name")
-@click.argument("role", type=click.Choice(["project_manager", "budget_officer", "leadership", "admin"]))
+@click.argument("role", type=click.Choice([role.value for role in Role]))
 @click.option("--system", default=None, help="The system (檢察 or prosecution); a project_manager needs one.")
 @with_appcontext
 @friendly_errors
@@ -344,7 +346,7 @@ def ledger_import_command(file: str) -> None:
 
 @main.command("scan")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Judge as of this date (default: today).")
+              help="Judge as of this date (default: the reporting date, else today in Asia/Taipei).")
 @click.option("--full", is_flag=True, help="Judge everything again, not only what changed since the last scan.")
 @with_appcontext
 @friendly_errors
@@ -352,7 +354,7 @@ def scan_command(as_of, full: bool) -> None:
     """Run every scan once now, as the scheduler does, each recorded as its job's run (started by cli)."""
     from tracker.services import jobs
 
-    day = as_of.date() if as_of else jobs.today_in(current_app.config)
+    day = as_of.date() if as_of else jobs.reporting_day(current_app._get_current_object())
     failed = []
     for name, (run, result) in jobs.run_scan_jobs(current_app._get_current_object(), day, audit.CLI, full).items():
         if result is not None:
@@ -382,6 +384,44 @@ def demo_command(year: int, clear: bool) -> None:
         session.commit()
     click.echo(f"synthetic figures for {year}: {result.projects} capital projects, {result.budgets} budgets, "
                f"{result.month_ends} month-end rows (shown as 模擬資料; imported figures replace them)")
+    # a newcomer sees rates, lights and alerts at once: the reporting date moves to the demo's last month
+    # and every scan runs as of it
+    from tracker.services import jobs
+    with db.new_session() as session:
+        day = demo.demo_reporting_date(session, year)
+        reporting_date.set_reporting_date(session, day, audit.CLI)
+        session.commit()
+    click.echo(f"reporting date (評核基準日) set to {day.isoformat()} ({format_roc_date(day)})")
+    for name, (run, outcome) in jobs.run_scan_jobs(current_app._get_current_object(), day, audit.CLI).items():
+        click.echo(f"{name} scan as of {day}: {outcome.summary() if outcome else run.status}")
+
+
+@main.command("reporting-date")
+@click.argument("value", required=False)
+@click.option("--clear", is_flag=True, help="Forget the date set: the reporting date is today again.")
+@with_appcontext
+@friendly_errors
+def reporting_date_command(value: str | None, clear: bool) -> None:
+    """Print the reporting date (評核基準日), or set it: YYYY-MM-DD (or ROC 106/9/30)."""
+    from tracker.domain.roc import RocDateError, parse_date
+
+    if value and clear:
+        raise click.UsageError("give a date or --clear, not both")
+    with db.new_session() as session:
+        if value or clear:
+            try:
+                day = None if clear else parse_date(value)
+            except RocDateError as exc:
+                raise click.BadParameter(str(exc), param_hint="VALUE") from None
+            try:
+                reporting_date.set_reporting_date(session, day, audit.CLI)
+            except reporting_date.ReportingDateRefused as exc:
+                raise click.BadParameter(str(exc), param_hint="VALUE") from None
+            session.commit()
+        stored = reporting_date.stored(session)
+        day = reporting_date.current(session, current_app.config)
+    source = "set by an admin" if stored else f"today in {current_app.config['TIMEZONE']}"
+    click.echo(f"{day.isoformat()}\t{format_roc_date(day)}\t{source}")
 
 
 @main.command("scheduler")

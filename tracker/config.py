@@ -143,6 +143,10 @@ SCHEMA: tuple[Setting, ...] = (
        choices=("text", "json")),
     _s("MAX_CONTENT_LENGTH", "int", 32 * 1024 * 1024, "the largest request body (an upload) in bytes",
        env_name="MAX_UPLOAD_BYTES", minimum=1024),
+    _s("ATTACHMENT_MAX_BYTES", "int", 10 * 1024 * 1024, "the largest photo or document (JPEG, PNG, PDF) on a "
+       "monthly report, in bytes", minimum=1024),
+    _s("ATTACHMENT_REPORT_MAX_BYTES", "int", 30 * 1024 * 1024, "the most a month's report may hold in attachments "
+       "together, in bytes (below TRACKER_MAX_UPLOAD_BYTES, so one upload of them all is admitted)", minimum=1024),
     # --- sessions and login ---
     _s("SESSION_COOKIE_SECURE", "bool", False, "cookies only over HTTPS, and Strict-Transport-Security; "
        "on behind HTTPS", env_name="SECURE_COOKIES"),
@@ -236,6 +240,10 @@ def from_environment(environ: dict | None = None) -> dict:
     return config
 
 
+#: Room in an upload for the form's own fields and the multipart boundaries around the files.
+_UPLOAD_OVERHEAD = 1024 * 1024
+
+
 def check_settings(config: dict) -> None:
     """Refuse settings that are wrong together, and a production start without a shared secret key."""
     problems = []
@@ -248,6 +256,11 @@ def check_settings(config: dict) -> None:
         problems.append("TRACKER_MAIL_USE_TLS and TRACKER_MAIL_USE_SSL: choose one")
     if config.get("API_PAGE_SIZE", 0) > config.get("API_MAX_PAGE_SIZE", 0):
         problems.append("TRACKER_API_PAGE_SIZE: larger than TRACKER_API_MAX_PAGE_SIZE")
+    if config.get("ATTACHMENT_MAX_BYTES", 0) > config.get("ATTACHMENT_REPORT_MAX_BYTES", 0):
+        problems.append("TRACKER_ATTACHMENT_MAX_BYTES: larger than TRACKER_ATTACHMENT_REPORT_MAX_BYTES")
+    if config.get("ATTACHMENT_REPORT_MAX_BYTES", 0) + _UPLOAD_OVERHEAD > config.get("MAX_CONTENT_LENGTH", 0):
+        problems.append("TRACKER_ATTACHMENT_REPORT_MAX_BYTES: a report's attachments would not fit in one upload; "
+                        "raise TRACKER_MAX_UPLOAD_BYTES to at least that plus 1 MiB")
     if config.get("LOGIN_DELAY_BASE_SECONDS", 0) > config.get("LOGIN_DELAY_MAX_SECONDS", 0):
         problems.append("TRACKER_LOGIN_DELAY_BASE_SECONDS: larger than TRACKER_LOGIN_DELAY_MAX_SECONDS")
     if problems:

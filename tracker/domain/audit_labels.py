@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tracker.domain.access import ROLE_LABELS
-from tracker.domain.labels import ALERT_STATUS_LABELS, DIRECTION_LABELS, KIND_LABELS, RUN_STATUS_LABELS
+from tracker.domain.labels import (ALERT_STATUS_LABELS, DIRECTION_LABELS, KIND_LABELS, REPORT_STATE_LABELS,
+                                   RUN_STATUS_LABELS)
 from tracker.domain.labels import STATUS_LABELS as MILESTONE_STATUS_LABELS
 from tracker.domain.roc import format_roc_date
 
@@ -39,9 +41,16 @@ ACTION_LABELS: dict[str, str] = {
     "token.revoke": "撤銷 API 憑證",
     "token.revoke_all": "撤銷全部 API 憑證",
     "progress.report": "填報月進度",
+    "progress.submit": "送出月進度",
+    "progress.revise": "修正月進度",
+    "progress.approve": "核定進度",
+    "progress.return": "退回進度",
+    "attachment.add": "上傳附件",
+    "attachment.remove": "移除附件",
     "milestone.update": "更新里程碑進度",
     "milestone.replan": "重新規劃里程碑",
     "curve.update": "修改預定進度曲線",
+    "settings.reporting_date": "設定評核基準日",
     "kpi.actual": "填報關鍵績效指標實際值",
     "alert.acknowledge": "確認警示",
     "ledger.import": "匯入預算或月報檔",
@@ -62,6 +71,7 @@ ACTION_GROUP_LABELS: dict[str, str] = {
     "login.": "登入（全部）",
     "user.": "帳號管理（全部）",
     "token.": "API 憑證（全部）",
+    "progress.": "月進度與審核（全部）",
     "milestone.": "里程碑（全部）",
     "ledger.": "預算與月報（全部）",
     "scan.": "掃描（全部）",
@@ -87,6 +97,10 @@ ENTITY_LABELS: dict[str, str] = {
     "systems": "系統",
     "work_plans": "工作計畫",
     "job": "排程工作",
+    "settings": "系統設定",
+    "report": "月報",
+    "progress_report": "月報",
+    "attachment": "附件",
 }
 
 #: Change keys → the label of the form field they were entered in (or the column they name).
@@ -97,6 +111,24 @@ FIELD_LABELS: dict[str, str] = {
     "delay_reason": "落後原因",
     "remedy": "因應對策",
     "report": "月報版本",
+    "revision": "版本",
+    "state": "審核狀態",
+    "correction_reason": "更正原因",
+    "reviewer_comment": "審核意見",
+    "comment": "審核意見",
+    "reviewed_by": "審核人",
+    "reviewed_at": "審核時間",
+    "submitted_by": "填報人",
+    "submitted_at": "填報時間",
+    "month": "月份",
+    # attachments (施工照片與文件)
+    "content_type": "檔案類型",
+    "size": "檔案大小（位元組）",
+    "sha256": "檔案雜湊值",
+    "file_name": "檔案名稱",
+    "filename": "檔案名稱",
+    # the site's settings
+    "reporting_date": "評核基準日",
     # a milestone's line on that form (MilestoneRowForm)
     "status": "狀態",
     "percent_complete": "完成%",
@@ -105,6 +137,8 @@ FIELD_LABELS: dict[str, str] = {
     # re-planning (ReplanForm) and the seed's milestone columns
     "planned_start_on": "預定開始日",
     "planned_finish_on": "預定完成日",
+    "planned_start": "預定開始日",  # the same dates as a report's milestone snapshot names them
+    "planned_finish": "預定完成日",
     "reason": "重新規劃原因",
     "baseline_start_on": "基準開始日",
     "baseline_finish_on": "基準完成日",
@@ -191,6 +225,13 @@ ENTITY_FIELD_LABELS: dict[tuple[str, str], str] = {
     ("kpis", "name"): "指標名稱",
     ("ledger", "kind"): "檔案種類",
     ("kpis", "direction"): "方向",
+    ("attachment", "name"): "檔案名稱",
+}
+
+#: The same key read differently in the entries of one action family (an attachment's name on a project's entry).
+ACTION_FIELD_LABELS: dict[tuple[str, str], str] = {
+    ("attachment.", "name"): "檔案名稱",
+    ("curve.update", "reason"): "變更原因",  # CurveForm.reason (ReplanForm's reason is 重新規劃原因)
 }
 
 #: Coded values shown in words, by change key.
@@ -199,13 +240,24 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "role": {role.value: label for role, label in ROLE_LABELS.items()},
     "kind": {**KIND_LABELS, "budgets": "預算", "month_end": "月報"},
     "direction": DIRECTION_LABELS,
+    "state": REPORT_STATE_LABELS,
 }
+
+#: Keys whose value is a cumulative percent, shown as 「20.82%」.
+PERCENT_KEYS = frozenset({"planned_percent", "actual_percent", "percent_complete"})
+#: A planned curve's month (curve.update): 「106年9月預定進度」.
+_PERCENT_KEY = re.compile(r"預定進度$")
 
 #: Keys whose value is a list of things (token ids), never an [old, new] pair.
 LIST_KEYS = frozenset({"revoked", "tokens_revoked", "sessions_ended", "aliases", "related_plan_categories"})
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_PERCENT = re.compile(r"^-?\d+(\.\d+)?$")
+#: A report's month and revision as the log keeps it: 「106-09 第 2 版」.
+_REPORT_MONTH = re.compile(r"^(\d{2,3})-(\d{2})(?=\s|$)")
+#: The separator of a key that names its row: 「基本設計：status」 (a milestone's field in a revision comparison).
+ROW_SEPARATOR = "："
 
 
 def action_label(code: str) -> str:
@@ -218,14 +270,45 @@ def entity_label(entity_type: str) -> str:
     return ENTITY_LABELS.get(entity_type, entity_type)
 
 
-def field_label(entity_type: str | None, key: str) -> str:
-    """A change key as the form that changed it labels it (actual_percent → 本月實際進度（累計%）)."""
+def split_key(key: str) -> tuple[str | None, str]:
+    """A key that names its row, 「基本設計：status」, as (row, field); a plain key as (None, key)."""
+    row, sep, field = key.rpartition(ROW_SEPARATOR)
+    if sep and row and field in FIELD_LABELS:
+        return row, field
+    return None, key
+
+
+def field_label(entity_type: str | None, key: str, action: str | None = None) -> str:
+    """A change key as the form that changed it labels it (actual_percent → 本月實際進度（累計%）).
+
+    A key naming a milestone, 「基本設計：status」, reads 「基本設計：狀態」.
+    """
+    row, field = split_key(key)
+    if row is not None:
+        return f"{row}{ROW_SEPARATOR}{field_label(entity_type or 'milestone', field)}"
+    if action:
+        family = action.split(".", 1)[0] + "."
+        words = ACTION_FIELD_LABELS.get((action, key)) or ACTION_FIELD_LABELS.get((family, key))
+        if words:
+            return words
     return ENTITY_FIELD_LABELS.get((entity_type or "", key)) or FIELD_LABELS.get(key, key)
 
 
+def is_percent_key(key: str) -> bool:
+    """Whether a key holds a percent (a report's or milestone's percent, a planned curve's month)."""
+    field = split_key(key)[1]
+    return field in PERCENT_KEYS or bool(_PERCENT_KEY.search(field))
+
+
 def format_value(key: str, value: Any, tz: ZoneInfo | None = None) -> str:
-    """A logged value as a reader reads it: ROC dates, words for codes, 「—」 for nothing."""
-    if value is None or value == "" or value == []:
+    """A logged value as a reader reads it: ROC dates, local times, percents, words for codes, 「—」 for nothing.
+
+    Takes the JSON the log keeps (ISO strings, numbers as text) and the typed values a report holds
+    (Decimal, date, datetime) alike.
+    """
+    key = split_key(key)[1]
+    # "None" is how str() wrote a missing value into older entries (planned_percent before issue 12)
+    if value is None or value == "" or value == [] or value == "None":
         return "—"
     if isinstance(value, bool):
         return "是" if value else "否"
@@ -238,6 +321,13 @@ def format_value(key: str, value: Any, tz: ZoneInfo | None = None) -> str:
     words = VALUE_LABELS.get(key, {}).get(text)
     if words:
         return words
+    if is_percent_key(key) and _PERCENT.match(text):
+        try:  # as the forms and reports show it: 45.50%
+            return f"{Decimal(text).quantize(Decimal('0.01'))}%"
+        except InvalidOperation:  # more digits than a Decimal holds: not a percent anyone typed
+            return f"{text}%"
+    if key == "report" and _REPORT_MONTH.match(text):
+        return _REPORT_MONTH.sub(lambda m: f"{int(m.group(1))}年{int(m.group(2))}月", text)
     if _ISO_DATE.match(text):
         try:
             return format_roc_date(date.fromisoformat(text))
@@ -275,14 +365,17 @@ class ChangeLine:
 
 
 def change_lines(entity_type: str | None, changes: dict[str, Any] | None,
-                 tz: ZoneInfo | None = None) -> list[ChangeLine]:
+                 tz: ZoneInfo | None = None, action: str | None = None) -> list[ChangeLine]:
     """An entry's changes field by field: {field: [old, new]} → 「label：old → new」, {field: value} → 「label：value」."""
     lines = []
     for key, change in (changes or {}).items():
-        label = field_label(entity_type, key)
+        label = field_label(entity_type, key, action)
         if isinstance(change, (list, tuple)) and len(change) == 2 and not (
                 key in LIST_KEYS and not all(isinstance(v, (list, tuple, type(None))) for v in change)):
-            lines.append(ChangeLine(label, format_value(key, change[0], tz), format_value(key, change[1], tz)))
+            old, new = format_value(key, change[0], tz), format_value(key, change[1], tz)
+            if old == new == "—":  # nothing before, nothing after: a field the entry lists but did not fill
+                continue
+            lines.append(ChangeLine(label, old, new))
         else:
             lines.append(ChangeLine(label, None, format_value(key, change, tz)))
     return lines

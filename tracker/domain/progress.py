@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tracker.domain.labels import CLOSED_STATUSES, STATUS_LABELS, STATUSES
+from tracker.domain.labels import CLOSED_STATUSES, REPORT_STATE_LABELS, STATUS_LABELS, STATUSES
 
 __all__ = ["CLOSED_STATUSES", "STATUSES", "STATUS_LABELS"]  # re-exported: the lists live in domain.labels
 UPDATABLE = ("status", "percent_complete", "actual_start", "actual_finish")
@@ -103,21 +103,70 @@ def slip_days(baseline_finish: date, planned_finish: date) -> int:
     return (planned_finish - baseline_finish).days
 
 
-def check_report(planned_percent: Any, actual_percent: Any, delay_reason: str | None, remedy: str | None) -> dict[str, str]:
-    """The project's planned and actual percent; reason and remedy are required when behind."""
+@dataclass(frozen=True)
+class EarlierReport:
+    """The latest report of an earlier month: cumulative percent does not fall below it without a reason."""
+
+    label: str  #: 「106年9月」
+    actual_percent: Decimal
+
+
+def check_report_month(year_roc: int, month: int, first_year_roc: int, last_year_roc: int, reporting_date: date,
+                       month_start: date) -> str | None:
+    """A report is for a month of the programme's years, not after the reporting date (評核基準日)."""
+    if not 1 <= month <= 12 or not first_year_roc <= year_roc <= last_year_roc:
+        return f"{year_roc} 年 {month} 月不在計畫期程（{first_year_roc}–{last_year_roc} 年度）內"
+    if month_start > reporting_date:
+        return f"不能填報評核基準日（{reporting_date.isoformat()}）之後的月份"
+    return None
+
+
+def check_report(planned_percent: Decimal | None, actual_percent: Any, delay_reason: str | None, remedy: str | None,
+                 earlier: EarlierReport | None = None, correction_reason: str | None = None,
+                 month_approved: bool = False) -> dict[str, str]:
+    """A month's report. The planned percent is the plan's (never typed); the actual percent is a cumulative
+    percentage that does not fall below an earlier month's without a correction reason; 落後原因 and 因應對策
+    are required when actual is behind planned; correcting an approved month needs a reason too."""
     errors = {}
-    values = {}
-    for name, value in (("planned_percent", planned_percent), ("actual_percent", actual_percent)):
-        number = _percent(value)
-        if number is None:
-            errors[name] = "請輸入 0 至 100 的數字"
-        elif not 0 <= number <= 100:
-            errors[name] = "須介於 0 與 100 之間"
-        else:
-            values[name] = number
-    if not errors and values["actual_percent"] < values["planned_percent"]:
-        if not (delay_reason or "").strip():
-            errors["delay_reason"] = "實際進度落後預定進度，請填寫落後原因"
-        if not (remedy or "").strip():
-            errors["remedy"] = "實際進度落後預定進度，請填寫因應對策"
+    actual = _percent(actual_percent)
+    has_reason = bool((correction_reason or "").strip())
+    if actual is None:
+        errors["actual_percent"] = "請輸入 0 至 100 的數字"
+    elif not 0 <= actual <= 100:
+        errors["actual_percent"] = "須介於 0 與 100 之間"
+    elif actual != actual.quantize(Decimal("0.01")):
+        errors["actual_percent"] = "實際進度最多兩位小數"
+    else:
+        if earlier is not None and actual < earlier.actual_percent and not has_reason:
+            errors["actual_percent"] = (f"累計實際進度不可低於{earlier.label}的 {earlier.actual_percent.normalize():f}%；"
+                                        f"如為更正，請填寫更正原因")
+        if planned_percent is not None and actual < planned_percent:
+            if not (delay_reason or "").strip():
+                errors["delay_reason"] = "實際進度落後預定進度，請填寫落後原因"
+            if not (remedy or "").strip():
+                errors["remedy"] = "實際進度落後預定進度，請填寫因應對策"
+    if month_approved and not has_reason:
+        errors["correction_reason"] = "本月進度已核定；更正須填寫更正原因，並重新送審"
     return errors
+
+
+def milestone_percent_falls(old: Decimal, new: Decimal, correction_reason: str | None) -> str | None:
+    """A milestone's cumulative percent complete does not fall without a correction reason."""
+    if new < old and not (correction_reason or "").strip():
+        return f"完成百分比不可低於目前的 {old.normalize():f}%；如為更正，請填寫更正原因"
+    return None
+
+
+def check_review(state: str | None, revision: int | None, latest_revision: int | None,
+                 comment: str | None, returning: bool) -> tuple[str | None, str | None]:
+    """(conflict, field error) of a return or an approval: only the latest revision, while it is submitted,
+    may be reviewed; a return needs the reviewer's comment."""
+    if state is None:
+        return "本月尚未填報", None
+    if revision is not None and revision != latest_revision:
+        return f"第 {revision} 版不是本月最新的送審版本（最新為第 {latest_revision} 版）", None
+    if state != "submitted":
+        return f"本月最新版本的狀態為「{REPORT_STATE_LABELS.get(state, state)}」，不在待審中", None
+    if returning and not (comment or "").strip():
+        return None, "退回須填寫審核意見"
+    return None, None

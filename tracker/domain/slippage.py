@@ -145,6 +145,53 @@ def judge_project_curve(planned: Decimal, actual: Decimal, days_behind: int, is_
     return Verdict(Light.GREEN, (), planned, max(points, Decimal(0)), days_behind)
 
 
+@dataclass(frozen=True)
+class ReportFacts:
+    """What the rules read of a programme's latest report: the end of its month and its cumulative actual %."""
+
+    month_end: date
+    actual_percent: Decimal
+
+
+@dataclass(frozen=True)
+class ProgrammeJudgement:
+    """One programme judged on a date: its light and what was found (one judgement for lights and alerts)."""
+
+    light: Light
+    #: (milestone row, its verdict) for every milestone of the programme and its sub-plans, in the order given.
+    milestones: tuple = ()
+    #: The programme's own judgement against its planned curve with its latest report (None: no report to judge).
+    curve_verdict: Verdict | None = None
+    #: The planned curve used: the entered one, else the one its milestones' planned spans make.
+    curve: tuple[tuple[date, Decimal], ...] = ()
+    is_back_loaded: bool = False
+    report: ReportFacts | None = None
+
+
+def judge_programme(milestones: Sequence, entered_curve: Curve | None, report: ReportFacts | None, as_of: date,
+                    is_very_large: bool, t: SlipThresholds) -> ProgrammeJudgement:
+    """Judge a programme: each milestone (OVERDUE, LAGGING, FORECAST_SLIP), its latest report against the
+    plan's curve at the report's month end, or the as-of date if earlier (LAGGING), and whether the plan is
+    back-loaded.
+
+    ``milestones`` are rows answering to MilestoneFacts' names with ``is_very_large`` (its own project's
+    flag). The planned curve is the entered one, else the curve the milestones' planned spans make. The
+    light is the worst of all, so a programme with a critical finding is never green.
+    """
+    judged = tuple((m, judge_milestone(m, as_of, m.is_very_large, t)) for m in milestones)
+    curve = plan_curve(entered_curve, milestones)
+    curve_verdict = None
+    at = min(report.month_end, as_of) if report is not None else None
+    if report is not None and curve and curve[0][0] <= at:
+        planned = curve_at(curve, at)
+        days = days_behind_on_curve(curve, report.actual_percent, at)
+        curve_verdict = judge_project_curve(planned, report.actual_percent, days, is_very_large, t)
+    is_open = any(m.status not in CLOSED for m in milestones)
+    back_loaded = bool(is_open and curve and as_of < curve[-1][0] and is_back_loaded(curve, t))
+    light = worst([*(v.light for _, v in judged), *([curve_verdict.light] if curve_verdict else [])])
+    return ProgrammeJudgement(light, judged, curve_verdict, curve, back_loaded, report)
+
+
 def worst(lights: Iterable[Light]) -> Light:
     """A project's (or group's) light: the worst of its parts."""
     return max(lights, default=Light.NONE)
@@ -200,6 +247,13 @@ def days_behind_on_curve(curve: Curve, actual: Decimal, as_of: date) -> int:
                 reached = d0 + timedelta(days=int(((actual - v0) / (v1 - v0) * (d1 - d0).days).to_integral_value()))
             return max(0, (as_of - reached).days)
     return 0
+
+
+def plan_curve(entered_curve: Curve | None, milestones: Sequence) -> tuple[tuple[date, Decimal], ...]:
+    """A programme's planned curve: the one entered, else the one its milestones' planned spans make."""
+    if entered_curve:
+        return tuple(entered_curve)
+    return tuple(curve_from_milestones([(m.planned_start, m.planned_finish) for m in milestones]))
 
 
 def is_back_loaded(curve: Curve, t: SlipThresholds) -> bool:

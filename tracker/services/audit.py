@@ -323,7 +323,7 @@ def describe_entries(session: so.Session, entries: list[AuditEntry], tz: str = D
             entry=e, at_text=audit_labels.local_time_text(e.at, zone),
             action_label=audit_labels.action_label(e.action), entity_label=audit_labels.entity_label(e.entity_type),
             subject=subject, project_id=project_id, project_name=names.get(project_id) if project_id else None,
-            changes=audit_labels.change_lines(e.entity_type, e.changes, zone)))
+            changes=audit_labels.change_lines(e.entity_type, e.changes, zone, e.action)))
     return rows
 
 

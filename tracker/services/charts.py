@@ -17,11 +17,12 @@ _KINDS = {"capital": N_("資本門"), "current": N_("經常門")}
 MINISTRY = N_("法務部")
 
 def s_curve_data(session: so.Session, year_roc: int, project_id: int | None = None, kind: str = "capital",
-                 thresholds: ExecutionThresholds = ExecutionThresholds()) -> SCurveData:
+                 thresholds: ExecutionThresholds = ExecutionThresholds(), through_month: int | None = None) -> SCurveData:
     """Cumulative 分配數 and 執行數 month by month (the ministry, or one programme with its sub-plans).
 
     Each month is the execution table's ministry total for that month (a project without figures that
-    month counts with its latest earlier ones), so the curve always agrees with the table.
+    month counts with its latest earlier ones), so the curve always agrees with the table. With
+    ``through_month`` the curve stops at that month (the monthly report of September plots no October).
     """
     ids = None
     kind_label = tr(_KINDS.get(kind, kind))
@@ -37,7 +38,10 @@ def s_curve_data(session: so.Session, year_roc: int, project_id: int | None = No
     synthetic = bool(dataset(session, year_roc))
     points: list[MonthPoint] = []
     last: ExecutionRow | None = None
-    for month in range(1, (latest_month(session, year_roc, kind, synthetic) or 0) + 1):
+    last_month = latest_month(session, year_roc, kind, synthetic) or 0
+    if through_month is not None:
+        last_month = min(last_month, through_month)
+    for month in range(1, last_month + 1):
         total = execution_report(session, year_roc, month, "ministry", kind, thresholds, project_ids=ids).total
         if total is not None:
             points.append(MonthPoint(month, total.figures.allocated, total.rates.executed))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import sqlalchemy.orm as so
 from tracker.models import Budget, MonthEnd, Project
 from tracker.services import audit
 from tracker.domain.execution import available_budget
+from tracker.domain.roc import roc_month_end
 
 #: Share of the year's budget allocated by the end of each month: capital spending follows the
 #: payment schedule, light early in the year and heavy towards its end.
@@ -80,3 +82,10 @@ def load_demo(session: so.Session, year_roc: int, who: audit.Who, seed: int = 10
     audit.record(session, who, "demo.load", "ledger", year_roc,
                  {"projects": len(projects), "budgets": len(budgets), "month_ends": len(month_ends), "seed": seed})
     return DemoResult(len(projects), len(budgets), len(month_ends))
+
+
+def demo_reporting_date(session: so.Session, year_roc: int) -> date:
+    """The reporting date the demo is read on: the end of the last month its figures reach."""
+    last = session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
+        MonthEnd.year_roc == year_roc, MonthEnd.is_synthetic.is_(True)))
+    return roc_month_end(year_roc, last or 12)

@@ -45,6 +45,20 @@ class ExecutionRow:
     figures: Figures
     rates: Rates
     forecast: Forecast
+    #: The month the row's figures are from: a project's latest month-end row at or before the month asked for
+    #: (an earlier one when it has not reported that month); for a group, the earliest of its projects'.
+    #: None when there are no figures yet (a budget only).
+    figures_month: int | None = None
+    #: The projects the row sums, those with figures for the month itself (已報), and those whose figures are
+    #: carried from an earlier month (沿用); the rest have a budget only. Each project counts once in a total.
+    projects: int = 0
+    reported: int = 0
+    carried: int = 0
+
+    @property
+    def is_reported(self) -> bool:
+        """Whether every project of the row has figures for the month asked for (else the page marks it 未報)."""
+        return self.projects > 0 and self.reported == self.projects
 
 
 @dataclass
@@ -189,7 +203,12 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         for column in (*available_budget_parts(budget),
                        now.c.allocated, now.c.paid, now.c.payables, now.c.savings,
                        then.c.allocated, then.c.paid, then.c.payables, then.c.savings)
-    )).where(sa.or_(budget.c.id.is_not(None), has_row))
+    )).add_columns(
+        # The month each row's figures are from, and how many of its projects reported the month itself.
+        sa.func.min(now.c.month), sa.func.count(Project.id),
+        sa.func.coalesce(sa.func.sum(sa.case((now.c.month == (month or 0), 1), else_=0)), zero),
+        sa.func.coalesce(sa.func.sum(sa.case((now.c.month < (month or 0), 1), else_=0)), zero),
+    ).where(sa.or_(budget.c.id.is_not(None), has_row))
     if by == "work_plan":
         query = query.join(WorkPlan, WorkPlan.id == Project.work_plan_id)
     if by == "system":
@@ -220,11 +239,13 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
     elif by != "ministry":
         query = query.group_by(key_id, key_label)
 
-    sums: dict = {}  # (id, label) -> figures now and earlier, in the order of the level
-    grand, grand_earlier = Figures(), Figures()
+    sums: dict = {}  # (id, label) -> figures now and earlier, and coverage, in the order of the level
+    grand, grand_earlier, grand_coverage = Figures(), Figures(), _Coverage()
     for result in session.execute(query.order_by(sa.text("ord"), sa.text("key_id"))).all():
         (kid, label, _order, original, supplementary, carried, allocated, paid, payables, savings,
-         allocated_then, paid_then, payables_then, savings_then, *counted_in_total) = result
+         allocated_then, paid_then, payables_then, savings_then, figures_month, n_projects, n_reported, n_carried,
+         *counted_in_total) = result
+        coverage = _Coverage(figures_month, int(n_projects or 0), int(n_reported or 0), int(n_carried or 0))
         figures = Figures(available=available_budget(_d(original), _d(supplementary), _d(carried)), allocated=_d(allocated),
                           paid=_d(paid), payables=_d(payables), savings=_d(savings))
         earlier = Figures(allocated=_d(allocated_then), paid=_d(paid_then), payables=_d(payables_then),
@@ -233,16 +254,20 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
             continue  # no figures at all: no row rather than a row of zeros
         if by != "system" or counted_in_total[0]:
             grand, grand_earlier = grand + figures, grand_earlier + earlier
+            grand_coverage = grand_coverage + coverage
         if by == "system" and kid is None:
             continue  # projects in no system count in the total only
         if (kid, label) in sums:  # a system's other part: its joint projects that count elsewhere
             figures, earlier = sums[kid, label][0] + figures, sums[kid, label][1] + earlier
-        sums[kid, label] = figures, earlier
-    rows = [_row(label, kid, figures, earlier, month, earlier_month, thresholds)
-            for (kid, label), (figures, earlier) in sums.items()]
+            coverage = sums[kid, label][2] + coverage
+        sums[kid, label] = figures, earlier, coverage
+    rows = [_row(label, kid, figures, earlier, month, earlier_month, thresholds, coverage)
+            for (kid, label), (figures, earlier, coverage) in sums.items()]
     # By system the total is the ministry's, which has a row only when there are figures at all.
+    # The total sums what each row shows, carried figures included; its coverage says how many are carried.
     has_total = grand != Figures() if by == "system" else bool(rows)
-    total = _row(MINISTRY, None, grand, grand_earlier, month, earlier_month, thresholds) if has_total else None
+    total = (_row(MINISTRY, None, grand, grand_earlier, month, earlier_month, thresholds, grand_coverage)
+             if has_total else None)
     return ExecutionReport(year_roc, month, kind, by, synthetic, rows, total)
 
 
@@ -251,9 +276,27 @@ def _d(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(0)
 
 
-def _row(label, kid, figures: Figures, earlier: Figures | None, month, earlier_month, t) -> ExecutionRow:
+@dataclass(frozen=True)
+class _Coverage:
+    """Which month a group's figures are from and how many of its projects have figures for the month."""
+
+    figures_month: int | None = None
+    projects: int = 0
+    reported: int = 0
+    carried: int = 0
+
+    def __add__(self, other: _Coverage) -> _Coverage:
+        months = [m for m in (self.figures_month, other.figures_month) if m is not None]
+        return _Coverage(min(months) if months else None, self.projects + other.projects,
+                         self.reported + other.reported, self.carried + other.carried)
+
+
+def _row(label, kid, figures: Figures, earlier: Figures | None, month, earlier_month, t,
+         coverage: _Coverage = _Coverage()) -> ExecutionRow:
     fc = forecast(figures, earlier, month or 0, earlier_month, t.target_pct)
-    return ExecutionRow(key=str(label), key_id=kid, figures=figures, rates=rates(figures), forecast=fc)
+    return ExecutionRow(key=str(label), key_id=kid, figures=figures, rates=rates(figures), forecast=fc,
+                        figures_month=coverage.figures_month, projects=coverage.projects,
+                        reported=coverage.reported, carried=coverage.carried)
 
 
 @dataclass(frozen=True)

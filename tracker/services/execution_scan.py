@@ -41,6 +41,21 @@ def _judged_month(session: so.Session, as_of: date) -> tuple[int, int | None, bo
     return year_roc, month, synthetic
 
 
+def _figures_label(year_roc: int, month: int, figures_month: int | None) -> str:
+    """「106年10月底」: the month-end of the figures judged, and 「（11 月未報）」 when they are not the judged month's.
+
+    A programme that has not reported the month is judged on its latest earlier figures, and the alert says so,
+    rather than passing October's figures off as November's (or falling silent).
+    """
+    shown = figures_month or month
+    label = format_roc_month(date(from_roc_year(year_roc), shown, 1)) + "底"
+    if figures_month is None:
+        return f"{label}（{month} 月未報，尚無月報數字）"
+    if figures_month != month:
+        return f"{label}（{month} 月未報）"
+    return label
+
+
 def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds,
                        project_ids: list[int] | None = None) -> tuple[list[Finding], bool]:
     """Apply the execution rules to every project's (or some projects') capital figures as of the last month-end."""
@@ -48,13 +63,14 @@ def execution_findings(session: so.Session, as_of: date, t: ExecutionThresholds,
     if month is None:
         return [], synthetic  # no figures for that year: nothing can be judged, so nothing stays open
     report = execution_report(session, year_roc, month, "project", "capital", t, project_ids=project_ids)
-    label = format_roc_month(date(from_roc_year(year_roc), month, 1)) + "底"
     prefix = "【模擬資料】" if synthetic else ""
     findings = []
     for row in report.rows:
         r, fc = row.rates, row.forecast
+        label = _figures_label(year_roc, month, row.figures_month)
         details = {
-            "year_roc": year_roc, "month": month, "available_budget": str(row.figures.available),
+            "year_roc": year_roc, "month": month, "figures_month": row.figures_month,
+            "available_budget": str(row.figures.available),
             "allocated": str(row.figures.allocated), "executed": str(r.executed),
             "allocation_rate": str(round_rate(r.allocation_rate)) if r.allocation_rate is not None else None,
             "allocated_unexecuted": str(r.allocated_unexecuted),

@@ -14,9 +14,8 @@ from tracker.domain.phase import Phase
 from tracker.domain.roc import format_roc_date, from_roc_year
 from tracker.domain.slippage import Light, SlipThresholds, Verdict, worst
 from tracker.models import Milestone, Project, System, WorkPlan, project_systems
-from tracker.services.lights import judged_milestones
 from tracker.services.portfolio import FilterError, PortfolioFilter, project_conditions
-from tracker.services.schedule_facts import milestone_facts
+from tracker.services.schedule_facts import programme_judgements
 from tracker.services.systems import system_is
 
 __all__ = ["FilterError", "GanttFilter", "gantt_data", "project_label"]
@@ -68,9 +67,10 @@ def _year_span(project: Project) -> tuple[date, date]:
 
 
 def _row(kind: str, project: Project, system_code: str, judged: list[tuple[sa.Row, Verdict]],
-         own: list[tuple[sa.Row, Verdict]], as_of: date) -> GanttRow:
-    """A project or sub-plan row from its milestones (``judged``: its own and, for a programme, its sub-plans')."""
-    light = worst(v.light for _, v in judged)
+         own: list[tuple[sa.Row, Verdict]], as_of: date, light: Light | None = None) -> GanttRow:
+    """A project or sub-plan row from its milestones (``judged``: its own and, for a programme, its sub-plans');
+    a programme's ``light`` is its judgement's, a sub-plan's the worst of its milestones."""
+    light = worst(v.light for _, v in judged) if light is None else light
     marks = tuple(MilestoneMark(m.planned_finish_on, v.light, m.name) for m, v in own)
     if judged:
         baseline = (min(m.baseline_start_on for m, _ in judged), max(m.baseline_finish_on for m, _ in judged))
@@ -117,18 +117,20 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     sub_plans: dict[int, list[Project]] = defaultdict(list)
     judged: dict[int, list[tuple[sa.Row, Verdict]]] = defaultdict(list)  #: by project or sub-plan
     by_programme: dict[int, list[tuple[sa.Row, Verdict]]] = defaultdict(list)  #: with its sub-plans'
+    programme_light: dict[int, Light] = {}  #: the one judgement's light (milestones, curve, latest report)
     if programme_ids:
         for sub in session.scalars(sa.select(Project).where(Project.parent_id.in_(programme_ids))
                                    .order_by(Project.parent_id, Project.seq, Project.id)):
             if flt.year is None or sub.first_year_roc <= flt.year <= sub.last_year_roc:
                 sub_plans[sub.parent_id].append(sub)
         # the milestones the lights judge, with what a row draws besides (order, baseline), in the lights' loop
-        rows = milestone_facts(session, programme_ids, Milestone.seq, Milestone.baseline_start_on,
-                               Milestone.baseline_finish_on)
-        for item in judged_milestones(rows, as_of, thresholds):
-            m = item[0]
-            judged[m.project_id].append(item)
-            by_programme[m.programme_id].append(item)
+        judgements = programme_judgements(session, programme_ids, as_of, thresholds, Milestone.seq,
+                                          Milestone.baseline_start_on, Milestone.baseline_finish_on)
+        for pid, judgement in judgements.items():
+            programme_light[pid] = judgement.light
+            for item in judgement.milestones:
+                judged[item[0].project_id].append(item)
+                by_programme[pid].append(item)
     for items in judged.values():
         items.sort(key=lambda item: item[0].seq)
 
@@ -136,8 +138,9 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     sections: dict[int, tuple[System, dict[int, tuple[WorkPlan, list[list[GanttRow]]]]]] = {}
     for project, system, work_plan in listed:
         own = judged.get(project.id, [])
-        # a programme is judged on its sub-plans too, listed or not (as services.lights.project_lights does)
-        programme_row = _row("project", project, system.code, by_programme.get(project.id, []), own, as_of)
+        # a programme is judged on its sub-plans too, listed or not (the one judgement, as the lights are)
+        programme_row = _row("project", project, system.code, by_programme.get(project.id, []), own, as_of,
+                             programme_light.get(project.id, Light.NONE))
         sub_rows = [_row("sub_plan", sub, system.code, judged.get(sub.id, []), judged.get(sub.id, []), as_of)
                     for sub in sub_plans.get(project.id, [])]
         if flt.late_only:

@@ -77,8 +77,15 @@ JobFunc = Callable[[so.Session], "JobOutcome | ScanResult | None"]
 
 
 def today_in(config) -> date:
-    """Today's date in the configured timezone (Asia/Taipei): scans judge as of the Taipei day."""
+    """Today's date in the configured timezone (Asia/Taipei)."""
     return clock.today(config)
+
+
+def reporting_day(app: Flask) -> date:
+    """The day jobs judge as of: the reporting date (評核基準日) an admin set, else today in Asia/Taipei."""
+    from tracker.services import reporting_date
+    with app.app_context(), db.new_session(app) as session:
+        return reporting_date.current(session, app.config)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -263,12 +270,13 @@ JOB_BODIES = {
 
 def run_named(app: Flask, job_id: str, today: date | None = None, who: audit.Who = SCHEDULER,
               exclusive: bool = False) -> JobRun:
-    """Run one of the scheduler's jobs now, as of today in the configured timezone (or a given date),
+    """Run one of the scheduler's jobs now, as of the reporting date (today in Asia/Taipei unless an admin
+    set one) or a given date,
     recorded as started by who (scheduler, cli or an admin's name)."""
     if job_id not in JOB_BODIES:
         raise KeyError(f"unknown job {job_id!r}; known: {', '.join(JOB_BODIES)}")
     body = JOB_BODIES[job_id]
-    day = today or today_in(app.config)
+    day = today or reporting_day(app)
     return run_job(app, job_id, lambda session: body(app, session, day, who), who.name, exclusive)
 
 
@@ -289,7 +297,7 @@ def run_scan_jobs(app: Flask, today: date | None = None, who: audit.Who = audit.
                   full: bool = False) -> dict[str, tuple[JobRun, ScanResult | None]]:
     """Run every scan now, each recorded as the run of its job (SCAN_JOBS): by scan name, the run and
     the scan's result (None when it failed)."""
-    day = today or today_in(app.config)
+    day = today or reporting_day(app)
     done = {}
     for name in SCAN_NAMES:
         job_id = SCAN_JOBS[name]

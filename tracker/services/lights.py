@@ -1,47 +1,35 @@
 """The lights pages show (綠燈, 黃燈, 紅燈): of each milestone, programme, work plan and system on a date.
 
-One loop judges milestone rows (judged_milestones), for the portfolio, the project page and the
-Gantt chart (services.gantt); the portfolio's lights are cached by the data stamp and, after a
+One judgement (schedule_facts.programme_judgements, slippage.judge_programme) gives them, for the
+portfolio, the project page, the Gantt chart (services.gantt), the report and the schedule scan alike;
+the portfolio's lights are cached by the data stamp and, after a
 change, judged again only for the programmes whose fingerprint changed.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from tracker.domain.slippage import Light, SlipThresholds, Verdict, judge_milestone, worst
+from tracker.domain.slippage import Light, SlipThresholds
 from tracker.models import Project, project_systems
 from tracker.services import datastamp, scanstate
 from tracker.services.cache import StampedCache
-from tracker.services.schedule_facts import milestone_facts, programme_fingerprints, slip_thresholds_from
+from tracker.services.schedule_facts import programme_fingerprints, programme_judgements, slip_thresholds_from
 
-__all__ = ["PortfolioLights", "judged_milestones", "portfolio_lights", "project_lights", "slip_thresholds_from"]
-
-Row = TypeVar("Row")
-
-
-def judged_milestones(rows: Iterable[Row], as_of: date, t: SlipThresholds) -> Iterator[tuple[Row, Verdict]]:
-    """Each milestone row (schedule_facts.milestone_facts) with the slip rules' verdict on it on a date."""
-    for m in rows:
-        yield m, judge_milestone(m, as_of, m.is_very_large, t)
+__all__ = ["PortfolioLights", "portfolio_lights", "project_lights", "slip_thresholds_from"]
 
 
 def project_lights(session: so.Session, programme_ids: list[int], as_of: date,
                    t: SlipThresholds = SlipThresholds()) -> tuple[dict[int, Light], dict[int, Light]]:
-    """The light of each programme (worst of its and its sub-plans' milestones) and of each milestone."""
-    by_programme: dict[int, list[Light]] = defaultdict(list)
-    by_milestone: dict[int, Light] = {}
-    for m, verdict in judged_milestones(milestone_facts(session, programme_ids), as_of, t):
-        by_milestone[m.id] = verdict.light
-        by_programme[m.programme_id].append(verdict.light)
-    return {pid: worst(by_programme.get(pid, [])) for pid in programme_ids}, by_milestone
+    """The light of each programme (the one judgement: milestones, curve and latest report) and of each milestone."""
+    judged = programme_judgements(session, programme_ids, as_of, t)
+    by_milestone = {m.id: verdict.light for j in judged.values() for m, verdict in j.milestones}
+    return {pid: judged[pid].light if pid in judged else Light.NONE for pid in programme_ids}, by_milestone
 
 
 @dataclass(frozen=True)
@@ -74,10 +62,8 @@ def _judge_portfolio(session: so.Session, as_of: date, t: SlipThresholds, key: t
     prints = programme_fingerprints(session)
     previous = _JUDGED.get(key)
     changed = None if previous is None else scanstate.changed_ids(previous[0], prints)
-    by_programme: dict[int, list[Light]] = defaultdict(list)
-    for m, verdict in judged_milestones(milestone_facts(session, None if changed is None else sorted(changed)), as_of, t):
-        by_programme[m.programme_id].append(verdict.light)
-    judged = {pid: worst(lights) for pid, lights in by_programme.items()}
+    judged = {pid: j.light for pid, j in
+              programme_judgements(session, None if changed is None else sorted(changed), as_of, t).items()}
     if changed is None:
         programmes = judged
     else:

@@ -12,11 +12,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.domain.access import may_write_project
 from tracker.domain.labels import CLOSED_STATUSES
-from tracker.domain.progress import MilestoneProgress, apply_update, check_replan, check_report
-from tracker.domain.roc import previous_month, roc_month_end, roc_month_start
-from tracker.domain.slippage import curve_at, curve_from_milestones
+from tracker.domain.progress import (EarlierReport, MilestoneProgress, apply_update, check_replan, check_report,
+                                     check_report_month, milestone_percent_falls)
+from tracker.domain.roc import previous_month, roc_month_start
+from tracker.services.schedule_facts import planned_percent_at
 from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, User
-from tracker.services import audit
+from tracker.services import audit, reporting_date
 from tracker.services.accounts import actor_of
 
 
@@ -121,8 +122,9 @@ def _flush_or_conflict(session: so.Session, ids: list[int]) -> None:
 
 
 def update_milestone(session: so.Session, milestone_id: int, changes: dict[str, Any], version: int, user: User,
-                     who: audit.Who, today: date) -> Milestone:
-    """Report a milestone's status, dates or percent; refused on a stale version or a broken rule."""
+                     who: audit.Who, today: date, *, config) -> Milestone:
+    """Report a milestone's status, dates or percent; refused on a stale version or a broken rule.
+    The programme is judged again at once."""
     m = session.get(Milestone, milestone_id)
     if m is None:
         raise LookupError(milestone_id)
@@ -136,6 +138,7 @@ def update_milestone(session: so.Session, milestone_id: int, changes: dict[str, 
     if diff:
         _flush_or_conflict(session, [m.id])
         audit.record(session, who, "milestone.update", "milestone", m.id, diff)
+        rescan(session, config, who)
     return m
 
 
@@ -153,19 +156,56 @@ def report_milestones(project: Project) -> list[Milestone]:
     return [*project.milestones, *(m for sub in project.sub_plans for m in sub.milestones)]
 
 
-def record_report(session: so.Session, project: Project, year_roc: int, month: int, rows: list[MilestoneInput],
-                  planned_percent: Any, actual_percent: Any, delay_reason: str | None, remedy: str | None,
-                  user: User, who: audit.Who, today: date) -> ProgressReport:
-    """Save a month's report: every milestone row and the project's percentages, all or nothing.
+def month_revisions(session: so.Session, project_id: int, year_roc: int, month: int) -> list[ProgressReport]:
+    """Every revision of a programme's month, oldest first."""
+    return list(session.scalars(sa.select(ProgressReport).where(
+        ProgressReport.project_id == project_id, ProgressReport.year_roc == year_roc, ProgressReport.month == month)
+        .order_by(ProgressReport.revision).options(so.joinedload(ProgressReport.submitted_by),
+                                                   so.joinedload(ProgressReport.reviewed_by))))
 
-    Each submission for a month is a new revision; earlier revisions stay as they were reported.
+
+def earlier_report(session: so.Session, project_id: int, year_roc: int, month: int) -> EarlierReport | None:
+    """The latest revision of the latest month before this one, if any."""
+    row = session.execute(sa.select(ProgressReport.year_roc, ProgressReport.month, ProgressReport.actual_percent).where(
+        ProgressReport.project_id == project_id,
+        sa.or_(ProgressReport.year_roc < year_roc, sa.and_(ProgressReport.year_roc == year_roc, ProgressReport.month < month)))
+        .order_by(ProgressReport.year_roc.desc(), ProgressReport.month.desc(), ProgressReport.revision.desc()).limit(1)).first()
+    return None if row is None else EarlierReport(f"{row.year_roc}年{row.month}月", Decimal(row.actual_percent))
+
+
+def rescan(session: so.Session, config, who: audit.Who) -> None:
+    """Judge again, in the caller's transaction, what a write changed: the schedule scan as of the reporting
+    date, which after a scan on that date judges only the programmes whose inputs changed."""
+    from tracker.services import scans  # scans -> schedule_scan -> progress: imported late
+    scans.run_scan("schedule", session, reporting_date.current(session, config), config, who)
+
+
+def record_report(session: so.Session, project: Project, year_roc: int, month: int, rows: list[MilestoneInput],
+                  actual_percent: Any, delay_reason: str | None, remedy: str | None, user: User, who: audit.Who,
+                  today: date, *, config, correction_reason: str | None = None,
+                  before_commit=None) -> ProgressReport:
+    """Submit a month's report (已送出): every milestone row and the programme's actual percent, all or nothing.
+
+    The planned percent is the plan's (its curve, else its milestone dates), never typed. Each submission is
+    a new revision; earlier ones stay as they were, an approved one too (a correction after approval is a
+    new revision that needs approval again, with a reason). The programme is judged again at once.
+    ``before_commit(report)`` runs after the report is written and may raise to refuse it (attachments).
     """
     _check_writer(user, project)
-    errors: dict = {(None, k): v for k, v in check_report(planned_percent, actual_percent, delay_reason, remedy).items()}
-    if not 1 <= month <= 12 or not project.first_year_roc - 1 <= year_roc <= project.last_year_roc:
-        errors[(None, "month")] = f"{year_roc} 年 {month} 月不在計畫期程（{project.first_year_roc}–{project.last_year_roc} 年度）內"
-    elif roc_month_start(year_roc, month) > today:
-        errors[(None, "month")] = "不能填報尚未到來的月份"
+    when = reporting_date.current(session, config)
+    revisions_now = month_revisions(session, project.id, year_roc, month)
+    latest = revisions_now[-1] if revisions_now else None
+    errors: dict = {}
+    month_error = check_report_month(year_roc, month, project.first_year_roc, project.last_year_roc, when,
+                                     roc_month_start(year_roc, month) if 1 <= month <= 12 else when)
+    if month_error:
+        errors[(None, "month")] = month_error
+        planned = None
+    else:
+        planned = planned_percent_at(session, project.id, year_roc, month)
+        errors.update({(None, k): v for k, v in check_report(
+            planned, actual_percent, delay_reason, remedy, earlier_report(session, project.id, year_roc, month),
+            correction_reason, month_approved=latest is not None and latest.state == "approved").items()})
     owned = {m.id: m for m in report_milestones(project)}
     stale = []
     for row in rows:
@@ -178,31 +218,41 @@ def record_report(session: so.Session, project: Project, year_roc: int, month: i
         raise VersionConflict(stale)
     diffs = {}
     for row in rows:
-        if row.milestone_id in owned:
-            diff = _apply(session, owned[row.milestone_id], row.changes, today, who, errors)
-            if diff:
-                diffs[row.milestone_id] = diff
+        m = owned.get(row.milestone_id)
+        if m is None:
+            continue
+        before = m.percent_complete
+        diff = _apply(session, m, row.changes, today, who, errors)
+        problem = milestone_percent_falls(Decimal(before), Decimal(m.percent_complete), correction_reason)
+        if problem:
+            errors[(m.id, "percent_complete")] = problem
+        if diff:
+            diffs[m.id] = diff
     if errors:
         session.rollback()
         raise ProgressRefused(errors)
     _flush_or_conflict(session, list(owned))
     for milestone_id, diff in diffs.items():
         audit.record(session, who, "milestone.update", "milestone", milestone_id, diff)
-    revision = (session.scalar(sa.select(sa.func.max(ProgressReport.revision)).where(
-        ProgressReport.project_id == project.id, ProgressReport.year_roc == year_roc,
-        ProgressReport.month == month)) or 0) + 1
+    revision = (latest.revision if latest else 0) + 1
     report = ProgressReport(
-        project_id=project.id, year_roc=year_roc, month=month, revision=revision,
-        planned_percent=Decimal(str(planned_percent)), actual_percent=Decimal(str(actual_percent)),
+        project_id=project.id, year_roc=year_roc, month=month, revision=revision, state="submitted",
+        planned_percent=planned, actual_percent=Decimal(str(actual_percent)).quantize(Decimal("0.01")),
         delay_reason=(delay_reason or "").strip() or None, remedy=(remedy or "").strip() or None,
+        correction_reason=(correction_reason or "").strip() or None,
         milestones={str(m.id): snapshot(m) for m in owned.values()}, submitted_by_id=user.id,
     )
     session.add(report)
     session.flush()
     audit.record(session, who, "progress.report", "project", project.id, {
-        "report": [None, f"{year_roc}-{month:02d} 第 {revision} 版"], "planned_percent": [None, str(report.planned_percent)],
+        "report": [None, f"{year_roc}-{month:02d} 第 {revision} 版"],
+        "state": [latest.state if latest else None, "submitted"],
+        "planned_percent": [None, None if planned is None else str(planned)],
         "actual_percent": [None, str(report.actual_percent)], "delay_reason": [None, report.delay_reason],
-        "remedy": [None, report.remedy]})
+        "remedy": [None, report.remedy], "correction_reason": [None, report.correction_reason]})
+    if before_commit is not None:
+        before_commit(report)
+    rescan(session, config, who)
     return report
 
 
@@ -238,8 +288,9 @@ def compare(a: ProgressReport, b: ProgressReport) -> list[tuple[str, Any, Any]]:
 
 
 def replan_milestone(session: so.Session, milestone_id: int, planned_start: date | None, planned_finish: date | None,
-                     reason: str | None, version: int, user: User, who: audit.Who) -> Milestone:
-    """Move a milestone's planned dates with a reason; the baseline stays, so the slip shows in days."""
+                     reason: str | None, version: int, user: User, who: audit.Who, *, config) -> Milestone:
+    """Move a milestone's planned dates with a reason; the baseline stays, so the slip shows in days.
+    The planned percent moves with it; the programme is judged again at once."""
     m = session.get(Milestone, milestone_id)
     if m is None:
         raise LookupError(milestone_id)
@@ -260,12 +311,15 @@ def replan_milestone(session: so.Session, milestone_id: int, planned_start: date
     _flush_or_conflict(session, [m.id])
     diff["reason"] = [None, m.replan_reason]
     audit.record(session, who, "milestone.replan", "milestone", m.id, diff)
+    rescan(session, config, who)
     return m
 
 
 def set_planned_curve(session: so.Session, project: Project, year_roc: int, points: dict[int, Decimal | None],
-                      user: User, who: audit.Who) -> None:
-    """Enter a project's planned monthly curve (cumulative %, never decreasing); empty months are cleared."""
+                      user: User, who: audit.Who, *, config, reason: str | None = None) -> None:
+    """Enter a project's planned monthly curve (cumulative %, never decreasing); empty months are cleared.
+    Changing points that were set needs a reason (it moves the planned percent of reports); the programme
+    is judged again at once."""
     _check_writer(user, project)
     errors = {}
     last = Decimal(0)
@@ -294,9 +348,16 @@ def set_planned_curve(session: so.Session, project: Project, year_roc: int, poin
         elif value is not None and row.planned_percent != value:
             diff[str(month)] = [str(row.planned_percent), str(value)]
             row.planned_percent = value
+    if any(old is not None for old, _ in diff.values()) and not (reason or "").strip():
+        session.rollback()
+        raise ProgressRefused({(None, "reason"): "變更已設定的預定進度須說明原因"})
     if diff:
         session.flush()
-        audit.record(session, who, "curve.update", "project", project.id, {f"{year_roc}年{k}月預定進度": v for k, v in diff.items()})
+        changes = {f"{year_roc}年{k}月預定進度": v for k, v in diff.items()}
+        if (reason or "").strip():
+            changes["reason"] = [None, reason.strip()]
+        audit.record(session, who, "curve.update", "project", project.id, changes)
+        rescan(session, config, who)
 
 
 def default_report_month(project: Project, today: date) -> tuple[int, int]:
@@ -309,7 +370,8 @@ def default_report_month(project: Project, today: date) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class ReportDefaults:
-    """What the monthly form shows before anything is typed: the latest revision's values, else the plan's."""
+    """What the monthly form shows before anything is typed: the plan's planned percent, and the latest
+    revision's values if the month has one."""
 
     planned_percent: Decimal | None
     actual_percent: Decimal | None = None
@@ -317,21 +379,16 @@ class ReportDefaults:
     remedy: str | None = None
 
 
-def report_defaults(session: so.Session, project: Project, year_roc: int, month: int,
-                    milestones: list[Milestone]) -> ReportDefaults:
-    """The form's starting values: the month's latest revision if any; else the planned percent at month end,
-    from the entered planned curve or, without one, the curve the milestones' planned spans make."""
+def report_defaults(session: so.Session, project: Project, year_roc: int, month: int) -> ReportDefaults:
+    """The form's starting values: the planned percent at month end from the plan (entered curve, else the
+    milestones' planned spans), and the month's latest revision's actual percent and reasons."""
+    planned = planned_percent_at(session, project.id, year_roc, month)
     latest = session.scalars(sa.select(ProgressReport).where(
         ProgressReport.project_id == project.id, ProgressReport.year_roc == year_roc, ProgressReport.month == month)
         .order_by(ProgressReport.revision.desc()).limit(1)).first()
     if latest:
-        return ReportDefaults(latest.planned_percent, latest.actual_percent, latest.delay_reason, latest.remedy)
-    entered = session.scalar(sa.select(PlannedCurve.planned_percent).where(
-        PlannedCurve.project_id == project.id, PlannedCurve.year_roc == year_roc, PlannedCurve.month == month))
-    if entered is not None:
-        return ReportDefaults(entered)
-    curve = curve_from_milestones([(m.planned_start_on, m.planned_finish_on) for m in milestones])
-    return ReportDefaults(round(curve_at(curve, roc_month_end(year_roc, month)), 2) if curve else None)
+        return ReportDefaults(planned, latest.actual_percent, latest.delay_reason, latest.remedy)
+    return ReportDefaults(planned)
 
 
 def planned_curve_points(session: so.Session, project: Project, year_roc: int) -> dict[int, Decimal]:

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from tracker import db
+from tracker import clock, db
 from tracker.domain.access import Action
 from tracker.domain.roc import format_roc_date
-from tracker.services import jobs, retention
+from tracker.services import jobs, reporting_date, retention
+from tracker.web.forms import ReportingDateForm
 from tracker.services.accounts import who_of
 from tracker.web.security import require
 from tracker.domain.labels import RUN_STATUS_LABELS
@@ -76,3 +77,32 @@ def run_job_now(job_id: str):
         flash(_("已執行「%(job)s」：失敗（%(error)s）。", job=label,
                 error=run.error.splitlines()[0] if run.error else run.status), "warning")
     return redirect(url_for("admin.jobs_page"))
+
+
+@bp.route("/reporting-date", methods=["GET", "POST"])
+def reporting_date_page():
+    """The site-wide reporting date (評核基準日): set a day, or follow today again."""
+    require(Action.MANAGE_SETTINGS)
+    session = db.get_session()
+    form = ReportingDateForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            who = who_of(g.user, request.remote_addr)
+            try:
+                reporting_date.set_reporting_date(session, None if form.follow_today.data else form.day.data, who)
+            except reporting_date.ReportingDateRefused as exc:
+                form.day.errors = [str(exc)]
+                status = 400
+            else:
+                session.commit()
+                flash(_("已更新評核基準日。"), "success")
+                return redirect(url_for("admin.reporting_date_page"))
+        else:
+            status = 400
+    stored = reporting_date.stored(session)
+    if request.method == "GET":
+        form.day.data = stored
+    return render_template("admin_reporting_date.html", form=form, stored=stored,
+                           current=reporting_date.current(session, current_app.config),
+                           today=clock.today(current_app.config)), status

@@ -8,6 +8,7 @@ from tracker import db
 from tracker.services import alerts as alert_service
 from tracker.services.accounts import who_of
 from tracker.web.forms import AcknowledgeForm
+from tracker.web.completeness import month_line
 from tracker.web.params import page_or_first
 
 bp = Blueprint("alerts", __name__)
@@ -27,7 +28,9 @@ def index():
         items, total = alert_service.list_alerts(session, g.user, status, kind, page, ALERTS_PAGE_SIZE)
     except alert_service.AlertError as exc:
         abort(400, description=exc.message)
+    completeness, completeness_line = month_line(session)  # last month: who has reported it
     return render_template("alerts.html", alerts=items, total=total, status=status, kind=kind,
+                           completeness=completeness, completeness_line=completeness_line,
                            kinds=alert_service.KIND_LABELS, page=page, pages=max(1, -(-total // ALERTS_PAGE_SIZE)))
 
 

@@ -11,6 +11,7 @@ from tracker.models import CATEGORIES
 from tracker.services import execution, exports
 from tracker.services.portfolio import list_systems
 from tracker.web import params
+from tracker.web.completeness import month_line
 
 bp = Blueprint("execution", __name__)
 
@@ -58,7 +59,10 @@ def table():
         file = exports.execution_file(report, rows, fmt)
         return Response(file.body, mimetype=file.mimetype,
                         headers={"Content-Disposition": f'attachment; filename="{file.name}"'})
+    # Whose figures the month holds: 「11 月進度已報 …；資本門月報已報 30／33」.
+    completeness_line = month_line(session, report.year_roc, report.month)[1] if report.month else None
     return render_template("execution.html", report=report, rows=rows, error=None, params=request.args,
+                           completeness_line=completeness_line,
                            systems=list_systems(session), categories=CATEGORIES, columns=execution.COLUMNS,
                            rate_columns=execution.RATE_COLUMNS, values=execution.row_values, sort=sort,
                            descending=descending, by_labels=execution.BY_LABELS, kind_labels=execution.KIND_LABELS)

@@ -4,16 +4,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
 
-from tracker.domain import roc
+from tracker.domain import audit_labels, roc
 from tracker.domain.execution import round_rate
 from tracker.domain.progress import slip_days
 from tracker.domain.access import ROLE_LABELS, Action, Role, may
 from tracker.domain.money import format_money
 from tracker.domain.phase import phase_label
+from tracker import db
+from tracker.services import reporting_date, review
 from tracker.services.accounts import actor_of
 
 STATUS_LABELS = {
@@ -24,6 +27,9 @@ STATUS_LABELS = {
     "cancelled": _l("已取消"),
 }
 DIRECTION_LABELS = {"at_least": _l("以上（≥）"), "at_most": _l("以下（≤）")}
+#: The month's state in the reader's language (the Chinese names are domain.labels.REPORT_STATE_LABELS).
+REPORT_STATE_LABELS = {"unreported": _l("未填報"), "submitted": _l("已送出"), "returned": _l("退回"),
+                       "approved": _l("已核定")}
 
 FACT_LABELS = {
     "added_capacity_persons": (_l("增加收容人數"), _l("人")),
@@ -65,6 +71,7 @@ def init_app(app: Flask) -> None:
         roc_month=roc.format_roc_month,
         roc_span=roc.format_roc_span,
         status_label=lambda s: STATUS_LABELS.get(s, s),
+        report_state=lambda s: REPORT_STATE_LABELS.get(s or "unreported", s),
         direction_label=lambda d: DIRECTION_LABELS.get(d, d),
         role_label=lambda r: ROLE_LABELS[Role(r)] if r in Role._value2member_map_ else r,
         number=_number,
@@ -73,6 +80,11 @@ def init_app(app: Flask) -> None:
         rate2=round_rate,
         slip_days=lambda m: slip_days(m.baseline_finish_on, m.planned_finish_on),
         phase=lambda p: phase_label(p.phase_index, p.phase_total),
+        # history in people's words (audit log, revision comparison): the labels of tracker/domain/audit_labels.py
+        audit_field=lambda key, entity_type=None: audit_labels.field_label(entity_type, key),
+        audit_value=lambda value, key: audit_labels.format_value(key, value, ZoneInfo(app.config["TIMEZONE"])),
+        local_time=lambda moment: "—" if moment is None else audit_labels.local_time_text(
+            moment, ZoneInfo(app.config["TIMEZONE"])),
     )
 
     @app.context_processor
@@ -88,4 +100,14 @@ def init_app(app: Flask) -> None:
             codes = [getattr(system, "code", system) for system in systems]
             return may(actor_of(g.get("user")), Action(action), codes)
 
-        return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_}
+        def queue_counts() -> dict[str, int]:
+            """The header's counts of the reader's queues (待審, 被退回); empty for roles without one."""
+            user = g.get("user")
+            return review.queue_counts(db.get_session(), user) if user is not None else {}
+
+        def reporting_day() -> date:
+            """The reporting date (評核基準日) the pages judge as of."""
+            return reporting_date.current(db.get_session(), app.config)
+
+        return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_,
+                "queue_counts": queue_counts, "reporting_day": reporting_day}

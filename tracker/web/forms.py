@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
+from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
+from wtforms import (BooleanField, DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -84,13 +84,31 @@ class MilestoneRowForm(Form):
 class ProgressForm(FlaskForm):
     """A project's monthly progress report."""
 
-    planned_percent = DecimalField(_l("本月預定進度（累計%）"), places=2, validators=[
-        InputRequired(_l("請輸入預定進度")), NumberRange(0, 100, _l("須介於 0 與 100 之間"))])
     actual_percent = DecimalField(_l("本月實際進度（累計%）"), places=2, validators=[
         InputRequired(_l("請輸入實際進度")), NumberRange(0, 100, _l("須介於 0 與 100 之間"))])
     delay_reason = TextAreaField(_l("落後原因"), validators=[Length(max=2000)])
     remedy = TextAreaField(_l("因應對策"), validators=[Length(max=2000)])
+    correction_reason = TextAreaField(_l("更正原因"), validators=[Length(max=2000)])
+    photos = MultipleFileField(_l("施工照片及文件（JPEG、PNG、PDF）"))
     milestones = FieldList(FormField(MilestoneRowForm))
+
+
+class ReportingDateForm(FlaskForm):
+    """The site-wide reporting date (評核基準日), or today."""
+
+    day = RocDateField(_l("評核基準日"))
+    follow_today = BooleanField(_l("不設定，以每天的今天為準"))
+
+    def validate_day(self, field) -> None:
+        if not self.follow_today.data and field.data is None:
+            raise ValidationError(_("請輸入評核基準日，或勾選以今天為準"))
+
+
+class ReviewForm(FlaskForm):
+    """A reviewer's decision on a month's latest revision."""
+
+    revision = HiddenField()
+    comment = TextAreaField(_l("審核意見"), validators=[Length(max=2000)])
 
 
 class ReplanForm(FlaskForm):
@@ -117,3 +135,4 @@ class CurveForm(FlaskForm):
     m10 = DecimalField(_l("10月"), places=2, validators=[Optional()])
     m11 = DecimalField(_l("11月"), places=2, validators=[Optional()])
     m12 = DecimalField(_l("12月"), places=2, validators=[Optional()])
+    reason = TextAreaField(_l("變更原因（變更已設定的月份時必填）"), validators=[Length(max=2000)])

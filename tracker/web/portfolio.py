@@ -7,11 +7,11 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from tracker import clock, db
+from tracker import db
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
-from tracker.services import datastamp, lights, portfolio
+from tracker.services import datastamp, lights, portfolio, reporting_date
 from tracker.services.cache import StampedCache
 from tracker.web.params import ParamError, page_or_first, roc_year_param
 
@@ -21,10 +21,10 @@ _BODIES = StampedCache(size=256)
 
 
 def as_of_param() -> date:
-    """The date lights are judged on: ?as_of= (ROC or ISO), else today."""
+    """The date lights are judged on: ?as_of= (ROC or ISO), else the reporting date (評核基準日)."""
     text = request.args.get("as_of")
     if not text:
-        return clock.today(current_app.config)
+        return reporting_date.current(db.get_session(), current_app.config)
     try:
         return parse_date(text)
     except RocDateError as exc:

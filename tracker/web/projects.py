@@ -20,7 +20,8 @@ def detail(project_id: int):
         abort(404)
     as_of = as_of_param()
     milestones = [*item.milestones, *(m for sub in item.sub_plans for m in sub.milestones)]
-    history = audit.history_of_project(session, item.id, [m.id for m in milestones], limit=30)
+    history = audit.describe_entries(session, audit.history_of_project(
+        session, item.id, [m.id for m in milestones], limit=30), current_app.config["TIMEZONE"])
     root = item.parent_id or item.id
     project_light, milestone_lights = lights.project_lights(
         session, [root], as_of, lights.slip_thresholds_from(current_app.config))
@@ -30,4 +31,5 @@ def detail(project_id: int):
     return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
                            ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,
                            kind_labels=execution.KIND_LABELS, lights=milestone_lights, as_of=as_of,
-                           project_light=project_light[root], reports=reports)
+                           project_light=project_light[root], reports=reports,
+                           milestone_names={str(m.id): m.name for m in milestones})

@@ -9,6 +9,8 @@ from tracker.web.security import bearer_user
 from tracker.web.api.schema import API_MAX_BODY_BYTES, RequestRefused, check_body, openapi_document, parse_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+#: Operations that take files (multipart): their bodies are limited by MAX_CONTENT_LENGTH, not API_MAX_BODY_BYTES.
+UPLOAD_ENDPOINTS = {"api.upload_attachments"}
 
 
 @bp.before_request
@@ -16,7 +18,8 @@ def _authenticate():
     """Every API call needs `Authorization: Bearer <token>`; bodies are limited to API_MAX_BODY_BYTES."""
     # One byte over the limit is read, so a body streamed without a Content-Length is seen to be too large
     # (werkzeug would cut it silently at the limit, and the truncated JSON would be refused for the wrong reason).
-    request.max_content_length = API_MAX_BODY_BYTES + 1
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        request.max_content_length = API_MAX_BODY_BYTES + 1
     user = bearer_user()
     if not user:
         response = api_error(401, "缺少或無效的 API 憑證：請以 Authorization: Bearer <token> 呼叫")
@@ -61,4 +64,4 @@ def json_body(schema_name: str) -> dict:
     return body
 
 
-from tracker.web.api import alerts, audit, execution, kpis, milestones, projects  # noqa: E402,F401  (the routes)
+from tracker.web.api import alerts, attachments, audit, completeness, execution, kpis, milestones, projects, reports  # noqa: E402,F401  (the routes)

@@ -18,6 +18,8 @@ def execution_row_json(row: execution.ExecutionRow) -> dict:
     for name in ("available_budget", "allocated", "paid", "payables", "savings", "executed", "allocation_rate",
                  "achievement_rate", "spend_rate", "allocated_unexecuted", "forecast_rate", "needed_per_month"):
         out[name] = number(values[name])
+    # The month the figures are from (an earlier one when the month asked for is not reported), and coverage.
+    out.update(figures_month=row.figures_month, projects=row.projects, reported=row.reported, carried=row.carried)
     return out
 
 

@@ -40,7 +40,8 @@ def update_milestone(milestone_id: int):
     session = db.get_session()
     try:
         item = progress.update_milestone(session, milestone_id, changes, body["version"], g.user,
-                                         accounts.who_of(g.user, request.remote_addr), clock.today(current_app.config))
+                                         accounts.who_of(g.user, request.remote_addr), clock.today(current_app.config),
+                                         config=current_app.config)
     except LookupError:
         abort(404, description=f"沒有編號 {milestone_id} 的里程碑")
     except progress.NotAllowed:

@@ -8,7 +8,8 @@ from flask import abort, current_app, jsonify, request
 
 from tracker import db
 from tracker.models import Milestone, Project
-from tracker.services import portfolio
+from tracker.domain.slippage import Light, worst
+from tracker.services import lights, portfolio, reporting_date
 from tracker.web.api import bp, query
 from tracker.web.errors import field_errors
 
@@ -34,7 +35,23 @@ def milestone_json(m: Milestone) -> dict:
     }
 
 
-def project_json(p: Project) -> dict:
+def project_lights(items: list[Project]) -> dict[int, str]:
+    """The light of each project on the reporting date: a programme's its judgement's, a sub-plan's the worst
+    of its milestones' (the programmes are judged once, together)."""
+    session = db.get_session()
+    as_of = reporting_date.current(session, current_app.config)
+    programme_ids = sorted({p.parent_id or p.id for p in items})
+    programme, by_milestone = lights.project_lights(session, programme_ids, as_of,
+                                                   lights.slip_thresholds_from(current_app.config))
+    out = {}
+    for p in items:
+        light = programme.get(p.id) if p.parent_id is None else worst(
+            by_milestone.get(m.id, Light.NONE) for m in p.milestones)
+        out[p.id] = (light or Light.NONE).css
+    return out
+
+
+def project_json(p: Project, light: str | None = None) -> dict:
     """A project (or sub-plan) as the API shows it."""
     return {
         "id": p.id, "name": p.name, "work_plan": p.work_plan.name, "category": p.category,
@@ -44,6 +61,7 @@ def project_json(p: Project) -> dict:
         "parent_id": p.parent_id, "sub_code": p.sub_code,
         "kpis": [link.kpi.name for link in p.kpi_links],
         "milestones": [milestone_json(m) for m in p.milestones],
+        **({} if light is None else {"light": light}),
     }
 
 
@@ -57,7 +75,8 @@ def projects():
         items, total = portfolio.list_projects(db.get_session(), flt, args["page"], args["per_page"])
     except portfolio.FilterError as exc:
         abort(field_errors({exc.field: exc.message}))
-    return jsonify({"projects": [project_json(p) for p in items], "page": args["page"], "per_page": args["per_page"],
+    shown = project_lights(items)
+    return jsonify({"projects": [project_json(p, shown[p.id]) for p in items], "page": args["page"], "per_page": args["per_page"],
                     "total": total})
 
 
@@ -67,4 +86,4 @@ def project(project_id: int):
     item = portfolio.get_project(db.get_session(), project_id)
     if item is None:
         abort(404, description=f"沒有編號 {project_id} 的計畫")
-    return jsonify(project_json(item))
+    return jsonify(project_json(item, project_lights([item])[item.id]))

@@ -11,7 +11,8 @@ from typing import Any
 
 import jsonschema
 
-from tracker.domain.labels import DIRECTION_WORDS, SEVERITIES, STATUSES
+from tracker.domain.attachments import EXTENSIONS as _ATTACHMENT_EXTENSIONS
+from tracker.domain.labels import DIRECTION_WORDS, REPORT_STATES, SEVERITIES, STATUSES
 from tracker.domain.roc import ROC_YEAR_MAX, ROC_YEAR_MIN
 from tracker.models import ALERT_STATUSES, CATEGORIES
 from tracker.services.alerts import KIND_LABELS as ALERT_KINDS
@@ -20,6 +21,8 @@ from tracker.web.params import MAX_ID, MAX_PAGE, ParamError, int_param, roc_date
 
 #: The largest JSON body the API reads (a milestone update is a few hundred bytes).
 API_MAX_BODY_BYTES = 64 * 1024
+#: The kinds of file a report takes.
+ATTACHMENT_TYPES = tuple(_ATTACHMENT_EXTENSIONS)
 #: The longest text a query parameter may hold.
 MAX_TEXT = 200
 #: Text parameters never hold control characters (PostgreSQL refuses NUL in a string outright).
@@ -82,6 +85,9 @@ SCHEMAS: dict[str, dict] = {
             "sub_code": {"type": ["string", "null"], "description": "計畫1 … 計畫9 for a sub-plan"},
             "kpis": {"type": "array", "items": {"type": "string"}, "description": "KPI names as the plan writes them"},
             "milestones": {"type": "array", "items": {"$ref": "#/components/schemas/Milestone"}},
+            "light": {"enum": ["red", "yellow", "green", "none"],
+                      "description": "The schedule light on the reporting date: a programme's from the one judgement "
+                                     "(milestones, planned curve, latest report), a sub-plan's from its milestones"},
         },
         "additionalProperties": False,
     },
@@ -126,6 +132,48 @@ SCHEMAS: dict[str, dict] = {
             "allocated_unexecuted": {"type": "number", "description": "已分配未執行數"},
             "forecast_rate": {"type": ["number", "null"], "description": "Forecast year-end execution rate %"},
             "needed_per_month": {"type": ["number", "null"], "description": "每月尚需執行 to reach the target"},
+            "figures_month": {"type": ["integer", "null"], "minimum": 1, "maximum": 12,
+                              "description": "The month the figures are from: earlier than as_of when the month "
+                                             "is not reported (the latest earlier figures are shown); for a group, "
+                                             "the earliest of its projects'; null: no figures yet"},
+            "projects": {"type": "integer", "description": "Projects the row sums (a total counts each once)"},
+            "reported": {"type": "integer", "description": "Of those, with figures for the month as_of (已報)"},
+            "carried": {"type": "integer", "description": "Of those, shown with an earlier month's figures"},
+        },
+        "additionalProperties": False,
+    },
+    "Completeness": {
+        "type": "object",
+        "required": ["year_roc", "month", "progress", "figures", "line", "missing"],
+        "properties": {
+            "year_roc": {"type": "integer"},
+            "month": {"type": "integer", "minimum": 1, "maximum": 12},
+            "progress": {"type": "object", "required": ["due", "reported", "approved"],
+                         "description": "Programmes running this year; with a report for the month; approved",
+                         "properties": {"due": {"type": "integer"}, "reported": {"type": "integer"},
+                                        "approved": {"type": "integer"}},
+                         "additionalProperties": False},
+            "figures": {"type": "object", "required": ["due", "reported"],
+                        "description": "Programmes with a capital budget this year; with month-end figures for the month",
+                        "properties": {"due": {"type": "integer"}, "reported": {"type": "integer"}},
+                        "additionalProperties": False},
+            "line": {"type": "string", "description": "「10 月進度已報 31／57，已核定 20；資本門月報已報 30／33」"},
+            "missing": {"type": "array", "description": "Due programmes without a report or without figures",
+                        "items": {"type": "object",
+                                  "required": ["id", "name", "managers", "progress_state", "has_figures"],
+                                  "properties": {
+                                      "id": {"type": "integer"}, "name": {"type": "string"},
+                                      "systems": {"type": "array", "items": {"type": "string"}},
+                                      "managers": {"type": "array", "items": {"type": "string"},
+                                                   "description": "Active project managers of the programme's "
+                                                                  "systems (a programme has no manager of its own)"},
+                                      "progress_state": {"enum": ["unreported", "submitted", "returned", "approved",
+                                                                  None],
+                                                         "description": "null: no progress report due this year"},
+                                      "has_figures": {"type": ["boolean", "null"],
+                                                      "description": "null: no capital budget this year"},
+                                  },
+                                  "additionalProperties": False}},
         },
         "additionalProperties": False,
     },
@@ -221,6 +269,93 @@ SCHEMAS: dict[str, dict] = {
         },
         "additionalProperties": False,
     },
+    "Attachment": {
+        "type": "object", "required": ["id", "name", "size", "type", "url"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string", "description": "The file's name, cleaned (no folders, the kind's extension)"},
+            "size": {"type": "integer", "minimum": 1, "description": "Bytes"},
+            "type": {"enum": list(ATTACHMENT_TYPES), "description": "Recognised from the content, not the name"},
+            "url": {"type": "string", "description": "GET it with a token: /api/v1/attachments/{id}"},
+            "revision": {"type": "integer", "minimum": 1, "description": "The report revision it came with"},
+            "uploaded_at": {"type": "string", "format": "date-time"},
+        },
+        "additionalProperties": False,
+    },
+    "AttachmentList": {
+        "type": "object", "required": ["attachments"],
+        "properties": {"attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}},
+        "additionalProperties": False,
+    },
+    "ReportRevision": {
+        "type": "object",
+        "required": ["revision", "state", "planned_percent", "actual_percent", "delay_reason", "remedy",
+                     "correction_reason", "reviewer_comment", "submitted_by", "submitted_at", "attachments"],
+        "properties": {
+            "revision": {"type": "integer", "minimum": 1},
+            "state": {"enum": list(REPORT_STATES), "description": "submitted 已送出, returned 退回, approved 已核定"},
+            "year_roc": {"type": "integer"}, "month": {"type": "integer", "minimum": 1, "maximum": 12},
+            "planned_percent": {"type": ["number", "null"], "description": "The plan's (curve or milestone dates), never typed"},
+            "actual_percent": {"type": "number", "minimum": 0, "maximum": 100},
+            "delay_reason": {"type": ["string", "null"], "description": "落後原因"},
+            "remedy": {"type": ["string", "null"], "description": "因應對策"},
+            "correction_reason": {"type": ["string", "null"], "description": "Why a cumulative percent fell, or why an approved month was corrected"},
+            "reviewer_comment": {"type": ["string", "null"]},
+            "submitted_by": {"type": ["string", "null"]}, "submitted_at": {"type": "string", "format": "date-time"},
+            "reviewed_by": {"type": ["string", "null"]}, "reviewed_at": {"type": ["string", "null"], "format": "date-time"},
+            "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
+        },
+        "additionalProperties": False,
+    },
+    "ReportRevisionList": {
+        "type": "object", "required": ["state", "revisions"],
+        "properties": {
+            "state": {"enum": ["unreported", *REPORT_STATES], "description": "The month's state: its latest revision's"},
+            "revisions": {"type": "array", "items": {"$ref": "#/components/schemas/ReportRevision"},
+                          "description": "Newest first"},
+        },
+        "additionalProperties": False,
+    },
+    "ReportSubmit": {
+        "type": "object", "required": ["actual_percent"],
+        "properties": {
+            "actual_percent": {"type": "number", "minimum": 0, "maximum": 100,
+                               "x-message": "實際進度須為 0 至 100 的數字"},
+            "delay_reason": {"type": ["string", "null"], "maxLength": 2000, "x-message": "落後原因須為文字（至多 2000 字）"},
+            "remedy": {"type": ["string", "null"], "maxLength": 2000, "x-message": "因應對策須為文字（至多 2000 字）"},
+            "correction_reason": {"type": ["string", "null"], "maxLength": 2000,
+                                  "x-message": "更正原因須為文字（至多 2000 字）"},
+            "planned_percent": {"type": ["number", "null"],
+                                "description": "Ignored: the planned percent is the plan's, never typed"},
+            "milestones": {"type": "array", "maxItems": 500, "items": {
+                "type": "object", "required": ["id", "version"],
+                "properties": {
+                    "id": {**_ID, "x-message": "里程碑編號須為整數"},
+                    "version": {**_ID, "x-message": "必填：最後讀取到的版本號（整數）"},
+                    "status": {"enum": list(STATUSES), "x-message": f"須為 {'、'.join(STATUSES)} 之一"},
+                    "percent_complete": {"type": "number", "minimum": 0, "maximum": 100,
+                                         "x-message": "完成百分比須為 0 至 100 的數字"},
+                    "actual_start": _DATE_INPUT, "actual_finish": _DATE_INPUT,
+                },
+                "additionalProperties": False}},
+        },
+        "additionalProperties": False,
+    },
+    "ReviewAction": {
+        "type": "object",
+        "properties": {
+            "revision": {**_ID, "description": "The revision reviewed (default: the latest); another one gets 409",
+                         "x-message": "版本須為整數"},
+            "comment": {"type": ["string", "null"], "maxLength": 2000, "description": "Required to return",
+                        "x-message": "審核意見須為文字（至多 2000 字）"},
+        },
+        "additionalProperties": False,
+    },
+    "ConflictList": {
+        "type": "object", "required": ["error", "status"],
+        "properties": {"error": {"type": "string"}, "status": {"const": 409}, "request_id": {"type": "string"},
+                       "current": {"type": "array", "items": {"$ref": "#/components/schemas/Milestone"}}},
+    },
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
 }
 
@@ -246,6 +381,8 @@ _YEAR = {"type": "integer", "minimum": ROC_YEAR_MIN, "maximum": ROC_YEAR_MAX, "x
 _SYSTEM = _query("system", {**_PLAIN_TEXT, "examples": ["檢察", "prosecution"]}, "System name (檢察) or code (prosecution)")
 _CATEGORY = _query("category", {"enum": list(CATEGORIES), "x-message": f"計畫類別須為 {'、'.join(CATEGORIES)} 之一"})
 _R401 = _json("Error", "No valid Bearer token")
+_MONTH_PATH = {"name": "month", "in": "path", "required": True,
+               "schema": {**_ROC_MONTH, "examples": ["106-09", "2017-09"]}, "description": "The report's month: 106-09 or 2017-09"}
 _R400 = _json("FieldErrors", "Bad parameters, each named in fields")
 _R404 = _json("Error", "No such record")
 
@@ -277,6 +414,16 @@ OPERATIONS: dict[str, tuple[str, str, dict]] = {
         ],
         "responses": {"200": _json("ExecutionTable", "The rows and their total"), "400": _R400, "401": _R401},
     }),
+    "getCompleteness": ("get", "/completeness", {
+        "summary": "Who has reported a month: progress reports and capital month-end figures, and who is missing",
+        "parameters": [
+            _query("month", {**_ROC_MONTH, "examples": ["106-09", "2017-09"]},
+                   "The month: 106-09 or 2017-09 (default: the month before the reporting date)"),
+            _SYSTEM,
+        ],
+        "responses": {"200": _json("Completeness", "The counts and the programmes missing"), "400": _R400,
+                      "401": _R401},
+    }),
     "listAlerts": ("get", "/alerts", {
         "summary": "Alerts the user may see",
         "parameters": [
@@ -305,6 +452,86 @@ OPERATIONS: dict[str, tuple[str, str, dict]] = {
             "404": _R404,
             "409": _json("Conflict", "Saved by someone else first; the newer values"),
             "413": _json("Error", f"The body is larger than {API_MAX_BODY_BYTES} bytes"),
+        },
+    }),
+    "uploadAttachments": ("post", "/projects/{id}/reports/{month}/attachments", {
+        "summary": "Add 施工照片 or documents to the latest revision of a month's report (all files or none)",
+        "description": "JPEG, PNG or PDF, recognised by content; each file at most ATTACHMENT_MAX_BYTES (10 MB), "
+                       "the month's files together at most ATTACHMENT_REPORT_MAX_BYTES (30 MB). The month must "
+                       "have a report that is not approved.",
+        "parameters": [_ID_PATH, _MONTH_PATH],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["files"],
+                       "properties": {"files": {"type": "array", "minItems": 1, "items": {
+                           "type": "string", "contentMediaType": "application/octet-stream"}}}},
+            "encoding": {"files": {"contentType": ", ".join(ATTACHMENT_TYPES)}}}}},
+        "responses": {
+            "201": _json("AttachmentList", "Saved, in the order sent"),
+            "400": _json("FieldErrors", "Files refused, each named in fields with its reason (month: not a month); "
+                                        "nothing was saved"),
+            "401": _R401,
+            "403": _json("Error", "The user may not write to this programme"),
+            "404": _R404,
+            "409": _json("Error", "The month has no report yet (本月尚未填報), or it is approved and frozen"),
+            "413": _json("Error", "The upload is larger than MAX_UPLOAD_BYTES"),
+        },
+    }),
+    "getAttachment": ("get", "/attachments/{id}", {
+        "summary": "One file of a report, as uploaded",
+        "parameters": [_ID_PATH],
+        "responses": {
+            "200": {"description": "The file, inline, with X-Content-Type-Options: nosniff",
+                    "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
+                                for kind in ATTACHMENT_TYPES}},
+            "401": _R401, "404": _R404,
+        },
+    }),
+    "getReports": ("get", "/projects/{id}/reports/{month}", {
+        "summary": "Every revision of a programme's month, newest first, with its state and attachments",
+        "parameters": [_ID_PATH, _MONTH_PATH],
+        "responses": {"200": _json("ReportRevisionList", "The month"), "400": _R400, "401": _R401, "404": _R404},
+    }),
+    "submitReport": ("post", "/projects/{id}/reports/{month}", {
+        "summary": "Submit a month's report (a new revision, state submitted) with its milestones, all or nothing",
+        "description": "The planned percent is the plan's; a typed planned_percent is not stored. Cumulative "
+                       "actual percent (of the programme and of each milestone) does not fall without a "
+                       "correction_reason; 落後原因 and 因應對策 are required when actual is behind planned; the "
+                       "month must be within the programme's years and not after the reporting date.",
+        "parameters": [_ID_PATH, _MONTH_PATH],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ReportSubmit"}}}},
+        "responses": {
+            "201": _json("ReportRevision", "Saved: the new revision"),
+            "400": _json("FieldErrors", "Bad input, field by field (milestones[i].field for a milestone)"),
+            "401": _R401,
+            "403": _json("Error", "The user may not report for this programme"),
+            "404": _R404,
+            "409": _json("ConflictList", "A milestone was saved by someone else first; the newer values"),
+        },
+    }),
+    "approveReport": ("post", "/projects/{id}/reports/{month}/approve", {
+        "summary": "Approve (核定) the month's latest submitted revision",
+        "parameters": [_ID_PATH, _MONTH_PATH],
+        "requestBody": {"required": False, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ReviewAction"}}}},
+        "responses": {
+            "200": _json("ReportRevision", "Approved"), "400": _R400, "401": _R401,
+            "403": _json("Error", "Not a reviewer of the programme's system nor an admin, or the report's own author"),
+            "404": _R404,
+            "409": _json("Error", "The revision is not the latest submitted one"),
+        },
+    }),
+    "returnReport": ("post", "/projects/{id}/reports/{month}/return", {
+        "summary": "Return (退回) the month's latest submitted revision with a comment",
+        "parameters": [_ID_PATH, _MONTH_PATH],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/ReviewAction"}}}},
+        "responses": {
+            "200": _json("ReportRevision", "Returned"),
+            "400": _json("FieldErrors", "comment: required to return"), "401": _R401,
+            "403": _json("Error", "Not a reviewer of the programme's system nor an admin, or the report's own author"),
+            "404": _R404,
+            "409": _json("Error", "The revision is not the latest submitted one"),
         },
     }),
     "listAudit": ("get", "/audit", {
