@@ -123,7 +123,7 @@ def test_openapi_document_describes_every_route(api, seeded):
     document = api("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     documented = {(f"/api/v1{path}", method.upper()) for path, item in document["paths"].items() for method in item}
-    routes = {(re.sub(r"<id:\w+>", "{id}", r.rule), method) for r in seeded.url_map.iter_rules()
+    routes = {(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m.group(1).endswith("_id") else "{" + m.group(1) + "}", r.rule), method) for r in seeded.url_map.iter_rules()
               if r.rule.startswith("/api/v1/")
               for method in r.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented

@@ -94,7 +94,7 @@ def test_labels_are_the_labels_the_forms_show(app):
         replan = ReplanForm(meta={"csrf": False})
         ack = AcknowledgeForm(meta={"csrf": False})
         shown = {
-            "planned_percent": progress.planned_percent, "actual_percent": progress.actual_percent,
+            "actual_percent": progress.actual_percent, "correction_reason": progress.correction_reason,
             "delay_reason": progress.delay_reason, "remedy": progress.remedy,
             "status": row.status, "percent_complete": row.percent_complete,
             "actual_start": row.actual_start, "actual_finish": row.actual_finish,
@@ -155,7 +155,7 @@ def test_filter_by_programme_takes_its_sub_plans_milestones_and_figures(client, 
     assert not set(listed) & {str(e.id) for e in unwanted}
     html = page_text(client, f"?project={programme.id}")
     assert "原預算數：900 → 1000" in html
-    assert "完成%：0 → 10" in html
+    assert "完成%：0.00% → 10.00%" in html
 
     # Words of the name find the programme too.
     assert sorted(rows_of(page_text(client, "?project=宜蘭監獄"))) == []  # 宜蘭 has no entries here
@@ -271,7 +271,7 @@ def test_csv_has_the_page_rows_a_bom_and_neutralised_formulas(client, admin, ses
     assert newest[0] == "106年7月15日 01:32:00" and newest[1] == "2017-07-14T17:32:00+00:00"
     assert newest[header.index("動作")] == "填報月進度"
     assert newest[header.index("計畫")] == YILAN
-    assert newest[header.index("異動內容")] == "本月實際進度（累計%）：— → 45.00"
+    assert newest[header.index("異動內容")] == "本月實際進度（累計%）：— → 45.00%"
     assert middle[header.index("對象編號")] == "'+budget.csv"
     assert middle[header.index("異動內容")] == "檔案種類：預算；列數：3"
     assert oldest[header.index("操作者")] == "'=cmd|' /C calc'!A0"

@@ -112,16 +112,17 @@ def test_lights_after_a_change_judge_only_what_changed_and_match_a_full_judgemen
         s.commit()
         owner = s.get(Project, m.project_id).parent_id or m.project_id
         judged = []
-        original = lights.judge_milestone
+        from tracker.domain import slippage
+        original = slippage.judge_milestone
 
         def counting(facts, *args):
             judged.append(facts.programme_id)
             return original(facts, *args)
 
-        monkeypatch.setattr(lights, "judge_milestone", counting)
+        monkeypatch.setattr(slippage, "judge_milestone", counting)
         after = lights.portfolio_lights(s, as_of)
         assert judged and set(judged) == {owner}  # only the changed programme's milestones were judged again
-        monkeypatch.setattr(lights, "judge_milestone", original)
+        monkeypatch.setattr(slippage, "judge_milestone", original)
         lights._JUDGED.clear()
         lights._LIGHTS.clear()
         assert after == lights.portfolio_lights(s, as_of)  # the same lights as judging everything afresh

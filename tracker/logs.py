@@ -16,7 +16,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=\-]{1,128}$")
 HEADER = "X-Request-ID"
 access_log = logging.getLogger("tracker.access")
 #: Libraries whose INFO lines say nothing an operator needs (Alembic lists its plugins at every import).
-QUIET_LOGGERS = ("alembic.runtime.plugins",)
+QUIET_LOGGERS = ("fontTools", "alembic.runtime.plugins",)
 
 
 def current_request_id() -> str:

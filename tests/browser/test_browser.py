@@ -106,10 +106,11 @@ def test_manager_updates_a_milestone(live, page):
     page.fill("#milestones-0-percent_complete", "100")
     page.fill("#milestones-0-actual_start", "106/1/5")
     page.fill("#milestones-0-actual_finish", "106/3/31")
-    page.fill("#planned_percent", "60")
-    page.fill("#actual_percent", "60")
+    page.fill("#actual_percent", "90")
     page.click("form.progress-form button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("已送出 106 年 8 月進度")
+    expect(page.locator(".state-line")).to_contain_text("已送出")  # the month page: it waits for a reviewer
+    page.click("p.crumbs a")
     row = page.locator("#milestone-1, tr:has-text('辦理委託專案管理廠商代辦採購事宜')").first
     expect(row).to_contain_text("已完成")
     expect(row).to_contain_text("106年3月31日")

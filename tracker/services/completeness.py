@@ -104,12 +104,18 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
     if not 1 <= month <= 12:
         raise CompletenessQueryError("month", "月份須為 1 至 12")
     synthetic = bool(dataset(session, year_roc))
+    # Each a single pass over the month's (or year's) rows, joined to the programmes by id: the engine can hash
+    # them, where a correlated EXISTS per programme would be judged per row.
     state = _latest_states(year_roc, month)
-    has_budget = sa.exists().where(Budget.project_id == Project.id, Budget.year_roc == year_roc,
-                                   Budget.kind == FIGURES_KIND, Budget.is_synthetic.is_(synthetic))
-    has_figures = sa.exists().where(MonthEnd.project_id == Project.id, MonthEnd.year_roc == year_roc,
-                                    MonthEnd.month == month, MonthEnd.kind == FIGURES_KIND,
-                                    MonthEnd.is_synthetic.is_(synthetic))
+    budgeted = (sa.select(Budget.project_id).where(Budget.year_roc == year_roc, Budget.kind == FIGURES_KIND,
+                                                   Budget.is_synthetic.is_(synthetic))
+                .group_by(Budget.project_id).subquery("budgeted"))
+    figured = (sa.select(MonthEnd.project_id).where(MonthEnd.year_roc == year_roc, MonthEnd.month == month,
+                                                    MonthEnd.kind == FIGURES_KIND,
+                                                    MonthEnd.is_synthetic.is_(synthetic))
+               .group_by(MonthEnd.project_id).subquery("figured"))
+    has_budget = budgeted.c.project_id.is_not(None)
+    has_figures = figured.c.project_id.is_not(None)
     runs = sa.and_(Project.first_year_roc <= year_roc, Project.last_year_roc >= year_roc)
     where = [Project.parent_id.is_(None), sa.or_(runs, has_budget)]
     if system:
@@ -119,12 +125,16 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
         where.append(Project.id.in_(sa.select(project_systems.c.project_id)
                                     .where(project_systems.c.system_id == system_id)))
 
+    def programmes(query: sa.Select) -> sa.Select:
+        """A query over the due programmes, with what each has for the month."""
+        return (query.outerjoin(budgeted, budgeted.c.project_id == Project.id)
+                .outerjoin(figured, figured.c.project_id == Project.id)
+                .outerjoin(state, state.c.project_id == Project.id).where(*where))
+
     # One row per due programme: whether progress and figures are due, and what there is.
-    rows_query = (sa.select(Project.id, Project.name, Project.seq, runs.label("runs"),
-                            has_budget.label("has_budget"), has_figures.label("has_figures"),
-                            state.c.state)
-                  .outerjoin(state, state.c.project_id == Project.id)
-                  .where(*where))
+    rows_query = programmes(sa.select(Project.id, Project.name, Project.seq, runs.label("runs"),
+                                      has_budget.label("has_budget"), has_figures.label("has_figures"),
+                                      state.c.state))
     due = rows_query.subquery("due")
     one, zero = sa.literal(1), sa.literal(0)
 
@@ -140,18 +150,18 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
     )).one()
 
     states: dict[int, str] = {}
-    behind: list[tuple] = []  # (row, state, figures, is_missing)
-    for pid, name, seq, is_running, budgeted, figured, month_state in session.execute(
+    behind: list[tuple] = []  # (id, name, seq, state, figures, is it missing?)
+    for pid, name, seq, is_running, is_budgeted, is_figured, month_state in session.execute(
             rows_query.order_by(Project.seq, Project.id)).all():
         progress_state = (month_state or "unreported") if is_running else None
         if progress_state is not None:
             states[pid] = progress_state
-        figures = bool(figured) if budgeted else None
+        figures = bool(is_figured) if is_budgeted else None
         lacking = progress_state == "unreported" or figures is False
         if lacking or progress_state in ("submitted", "returned"):
             behind.append((pid, name, seq, progress_state, figures, lacking))
 
-    systems, managers = _systems_and_managers(session, where)
+    systems, managers = _systems_and_managers(session, programmes)
     missing, unapproved = [], []
     for pid, name, seq, progress_state, figures, lacking in behind:
         entry = MissingProgramme(pid, name, seq, tuple(systems.get(pid, ())), tuple(managers.get(pid, ())),
@@ -161,19 +171,19 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
                         unapproved=tuple(unapproved), states=states, is_synthetic=synthetic)
 
 
-def _systems_and_managers(session: so.Session, where: list) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+def _systems_and_managers(session: so.Session, programmes) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
     """Each due programme's system names and its systems' active project managers, in two queries."""
     systems: dict[int, list[str]] = {}
-    for pid, name in session.execute(
+    for pid, name in session.execute(programmes(
             sa.select(Project.id, System.name).join(project_systems, project_systems.c.project_id == Project.id)
-            .join(System, System.id == project_systems.c.system_id).where(*where)
+            .join(System, System.id == project_systems.c.system_id))
             .order_by(Project.id, System.sort_order, System.id)).all():
         systems.setdefault(pid, []).append(name)
     managers: dict[int, list[str]] = {}
-    for pid, name in session.execute(
+    for pid, name in session.execute(programmes(
             sa.select(Project.id, User.name).join(project_systems, project_systems.c.project_id == Project.id)
-            .join(User, User.system_id == project_systems.c.system_id)
-            .where(*where, User.role == "project_manager", User.is_active.is_(True))
+            .join(User, User.system_id == project_systems.c.system_id))
+            .where(User.role == "project_manager", User.is_active.is_(True))
             .distinct().order_by(Project.id, User.name)).all():
         managers.setdefault(pid, []).append(name)
     return systems, managers

@@ -276,7 +276,8 @@ def revisions(session: so.Session, project_id: int) -> list[ProgressReport]:
 def compare(a: ProgressReport, b: ProgressReport) -> list[tuple[str, Any, Any]]:
     """What differs between two revisions, field by field (milestone fields named by milestone)."""
     out = []
-    for field in ("planned_percent", "actual_percent", "delay_reason", "remedy"):
+    for field in ("state", "planned_percent", "actual_percent", "delay_reason", "remedy", "correction_reason",
+                  "reviewer_comment"):
         if getattr(a, field) != getattr(b, field):
             out.append((field, getattr(a, field), getattr(b, field)))
     for key in sorted(set(a.milestones) | set(b.milestones), key=int):

@@ -93,7 +93,8 @@ def submit_report(project_id: int, month: str):
             clock.today(current_app.config), config=current_app.config,
             correction_reason=body.get("correction_reason"))
     except progress.NotAllowed:
-        abort(403, description="您不能填報此計畫的進度")
+        session.rollback()
+        return api_error(403, "您不能填報此計畫的進度")
     except progress.ProgressRefused as exc:
         return field_errors({(field if milestone_id is None else
                               f"milestones[{index_of.get(milestone_id, '?')}].{field}"): message
@@ -117,7 +118,7 @@ def _review(project_id: int, month: str, returning: bool):
                        accounts.who_of(g.user, request.remote_addr), current_app.config)
     except PermissionError as exc:
         session.rollback()
-        abort(403, description=str(exc))
+        return api_error(403, str(exc))
     except review.ReviewConflict as exc:
         session.rollback()
         return api_error(409, str(exc))
