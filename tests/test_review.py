@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from conftest import csrf_token, new_browser, project_id, token_for
 from tracker import db
 from tracker.models import Alert, AuditEntry, PlannedCurve, ProgressReport, Project
+from tracker.domain.slippage import Light
 from tracker.services import audit, reporting_date
 
 BOAI = "臺灣高等法院檢察署暨智慧財產分署、臺灣臺北地方法院檢察署博一大樓辦公廳舍及舊有辦公室整修工程中程計畫"
@@ -163,6 +164,14 @@ def portfolio_row(html: str, pid: int) -> str:
     return rows[0]
 
 
+def gantt_light(session, pid: int):
+    """The light of a programme's row on the Gantt chart as of the reporting date."""
+    from tracker.services.gantt import gantt_data
+    session.expire_all()
+    data = gantt_data(session, reporting_date.stored(session))
+    return next(row.light for row in data.rows if row.kind == "project" and row.project_id == pid)
+
+
 def open_alerts(session, pid, kind):
     session.expire_all()
     return session.scalars(sa.select(Alert).where(Alert.project_id == pid, Alert.kind == kind,
@@ -182,13 +191,13 @@ def test_a_report_behind_the_curve_is_red_everywhere_at_once_and_a_better_one_re
     assert client.get(f"/api/v1/projects/{boai}", headers=loop["lead"]).get_json()["light"] == "red"
     auth.login("lead")
     assert "light-red" in portfolio_row(client.get("/?system=prosecution").get_data(as_text=True), boai)
-    gantt = client.get("/gantt.svg?system=prosecution").get_data(as_text=True)
-    assert gantt.count("#d32f2f") >= 1
+    assert gantt_light(session, boai) is Light.RED
     # 35% is ahead of the plan: the alert is resolved and the light is not red, again without a scan
     assert submit(client, loop["pm"], boai, actual_percent=35).status_code == 201
     assert [a for a in open_alerts(session, boai, "LAGGING") if a.milestone_id is None] == []
     assert client.get(f"/api/v1/projects/{boai}", headers=loop["lead"]).get_json()["light"] == "green"
     assert "light-green" in portfolio_row(client.get("/?system=prosecution").get_data(as_text=True), boai)
+    assert gantt_light(session, boai) is Light.GREEN
 
 
 def test_submitting_resolves_the_not_reported_alert_at_once(loop, client, session):
@@ -270,3 +279,36 @@ def test_demo_sets_the_reporting_date_and_shows_alerts_at_once(seeded, runner, s
     session.expire_all()
     assert reporting_date.stored(session) == date(2017, 12, 31)
     assert session.scalar(sa.select(sa.func.count()).select_from(Alert).where(Alert.status == "open")) > 0
+
+
+def test_a_curve_change_needs_a_reason_and_moves_the_alert_at_once(loop, seeded, client, session):
+    shilin = project_id(session, SHILIN)
+    session.add(PlannedCurve(project_id=shilin, year_roc=106, month=9, planned_percent=D(10)))
+    session.commit()
+    assert submit(client, loop["pm"], shilin, actual_percent=5, delay_reason="a", remedy="b").status_code == 201
+    assert [a for a in open_alerts(session, shilin, "LAGGING") if a.milestone_id is None] == []
+    pm, _ = new_browser(seeded, "pm")
+    url = f"/projects/{shilin}/curve?year=106"
+    page = pm.get(url).get_data(as_text=True)
+    refused = pm.post(url, data={"csrf_token": csrf_token(page), "m9": "40"})
+    assert refused.status_code == 400 and "須說明原因" in refused.get_data(as_text=True)
+    saved = pm.post(url, data={"csrf_token": csrf_token(page), "m9": "40", "reason": "核定修正計畫"})
+    assert saved.status_code == 302
+    # the re-planned curve puts September at 40%: the report at 5% now lags, with no scan run
+    assert len([a for a in open_alerts(session, shilin, "LAGGING") if a.milestone_id is None]) == 1
+    entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "curve.update")).one()
+    assert entry.changes["reason"] == [None, "核定修正計畫"]
+
+
+def test_a_milestone_update_over_the_api_rescans_at_once(loop, client, session):
+    from tracker.services.schedule_scan import scan_schedule
+    boai = project_id(session, BOAI)
+    scan_schedule(session, date(2017, 10, 15))
+    session.commit()
+    overdue = open_alerts(session, boai, "OVERDUE")
+    assert overdue
+    m = session.get(type(session.get(Project, boai).milestones[0]), overdue[0].milestone_id)
+    response = client.patch(f"/api/v1/milestones/{m.id}", headers=loop["pm"], json={
+        "version": m.version, "status": "done", "actual_start": "2017-01-03", "actual_finish": "2017-03-30"})
+    assert response.status_code == 200, response.get_json()
+    assert m.id not in {a.milestone_id for a in open_alerts(session, boai, "OVERDUE")}

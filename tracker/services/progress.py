@@ -91,6 +91,11 @@ def _check_writer(user: User, project: Project) -> None:
         raise NotAllowed(f"{user.name} may not write to project {project.id}")
 
 
+def _programme_of(session: so.Session, m: Milestone) -> int:
+    """The programme a milestone reports under: its project's, or its sub-plan's parent's."""
+    return session.scalar(sa.select(sa.func.coalesce(Project.parent_id, Project.id)).where(Project.id == m.project_id))
+
+
 def _owner(session: so.Session, m: Milestone) -> Project:
     return session.scalar(sa.select(Project).where(Project.id == m.project_id).options(so.selectinload(Project.systems)))
 
@@ -138,7 +143,7 @@ def update_milestone(session: so.Session, milestone_id: int, changes: dict[str, 
     if diff:
         _flush_or_conflict(session, [m.id])
         audit.record(session, who, "milestone.update", "milestone", m.id, diff)
-        rescan(session, config, who)
+        rescan(session, config, who, _programme_of(session, m))
     return m
 
 
@@ -173,11 +178,14 @@ def earlier_report(session: so.Session, project_id: int, year_roc: int, month: i
     return None if row is None else EarlierReport(f"{row.year_roc}年{row.month}月", Decimal(row.actual_percent))
 
 
-def rescan(session: so.Session, config, who: audit.Who) -> None:
-    """Judge again, in the caller's transaction, what a write changed: the schedule scan as of the reporting
-    date, which after a scan on that date judges only the programmes whose inputs changed."""
-    from tracker.services import scans  # scans -> schedule_scan -> progress: imported late
-    scans.run_scan("schedule", session, reporting_date.current(session, config), config, who)
+def rescan(session: so.Session, config, who: audit.Who, programme_id: int) -> None:
+    """Judge a programme again, in the caller's transaction, after a write to it: its schedule alerts follow
+    at once, as of the reporting date (only this programme is judged, whatever the scan last did)."""
+    from tracker.services import schedule_scan  # schedule_scan -> progress: imported late
+    from tracker.services.schedule_facts import slip_thresholds_from
+    session.flush()
+    schedule_scan.rescan_programmes(session, reporting_date.current(session, config), slip_thresholds_from(config),
+                                    who, [programme_id])
 
 
 def record_report(session: so.Session, project: Project, year_roc: int, month: int, rows: list[MilestoneInput],
@@ -252,7 +260,7 @@ def record_report(session: so.Session, project: Project, year_roc: int, month: i
         "remedy": [None, report.remedy], "correction_reason": [None, report.correction_reason]})
     if before_commit is not None:
         before_commit(report)
-    rescan(session, config, who)
+    rescan(session, config, who, project.id)
     return report
 
 
@@ -312,7 +320,7 @@ def replan_milestone(session: so.Session, milestone_id: int, planned_start: date
     _flush_or_conflict(session, [m.id])
     diff["reason"] = [None, m.replan_reason]
     audit.record(session, who, "milestone.replan", "milestone", m.id, diff)
-    rescan(session, config, who)
+    rescan(session, config, who, _programme_of(session, m))
     return m
 
 
@@ -358,7 +366,7 @@ def set_planned_curve(session: so.Session, project: Project, year_roc: int, poin
         if (reason or "").strip():
             changes["reason"] = [None, reason.strip()]
         audit.record(session, who, "curve.update", "project", project.id, changes)
-        rescan(session, config, who)
+        rescan(session, config, who, project.parent_id or project.id)
 
 
 def default_report_month(project: Project, today: date) -> tuple[int, int]:

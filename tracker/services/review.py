@@ -51,7 +51,7 @@ def _review(session: so.Session, project: Project, year_roc: int, month: int, re
     audit.record(session, who, "progress.return" if returning else "progress.approve", "project", project.id, {
         "report": [None, f"{year_roc}-{month:02d} 第 {latest.revision} 版"], "state": [old_state, latest.state],
         "reviewer_comment": [None, latest.reviewer_comment]})
-    rescan(session, config, who)
+    rescan(session, config, who, project.id)
     return latest
 
 

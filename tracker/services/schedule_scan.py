@@ -12,7 +12,7 @@ from tracker.domain.roc import format_roc_date, format_roc_month, to_roc_year
 from tracker.domain.slippage import SlipThresholds, report_due
 from tracker.models import Milestone, Project
 from tracker.services import audit, scanstate
-from tracker.services.alerts import Finding, ScanResult
+from tracker.services.alerts import Finding, ScanResult, reconcile
 from tracker.services.incremental_scan import Judgement, run_incremental_scan
 from tracker.services.progress import programme_ids_due
 from tracker.services.schedule_facts import owned_by, programme_fingerprints, programme_judgements
@@ -87,3 +87,19 @@ def scan_schedule(session: so.Session, as_of: date, thresholds: SlipThresholds =
 
     return run_incremental_scan(session, "schedule", SCHEDULE_KINDS, as_of, scanstate.digest(as_of, thresholds),
                                 programme_fingerprints(session), judge, who, full, scope)
+
+
+def rescan_programmes(session: so.Session, as_of: date, thresholds: SlipThresholds, who: audit.Who,
+                      programme_ids: list[int]) -> ScanResult:
+    """Judge some programmes again after a write to them and reconcile their schedule alerts only (the caller
+    commits). The scan's own record is left as it was: the next scan sees these programmes' fingerprints
+    changed and judges them again, to the same findings."""
+    findings = schedule_findings(session, as_of, thresholds, programme_ids)
+    result = reconcile(session, SCHEDULE_KINDS, findings, as_of,
+                       project_ids=sa.select(Project.id).where(owned_by(programme_ids)))
+    result.judged = len(programme_ids)
+    if result.opened or result.updated or result.resolved:
+        audit.record(session, who, "scan.schedule", "alerts", None, {
+            "as_of": as_of, "opened": result.opened, "updated": result.updated, "resolved": result.resolved,
+            "judged": result.judged})
+    return result
