@@ -312,3 +312,16 @@ def test_a_milestone_update_over_the_api_rescans_at_once(loop, client, session):
         "version": m.version, "status": "done", "actual_start": "2017-01-03", "actual_finish": "2017-03-30"})
     assert response.status_code == 200, response.get_json()
     assert m.id not in {a.milestone_id for a in open_alerts(session, boai, "OVERDUE")}
+
+
+def test_the_execution_table_reads_as_of_the_reporting_date(seeded, runner, session, make_user, client):
+    assert runner.invoke(["demo"]).exit_code == 0  # figures for every month of 106; the reporting date 106-12-31
+    make_user("lead", "leadership")
+    headers = bearer(seeded, "lead")
+    assert client.get("/api/v1/execution", headers=headers).get_json()["as_of"] == "2017-12"
+    assert runner.invoke(["reporting-date", "2017-09-30"]).exit_code == 0
+    answer = client.get("/api/v1/execution", headers=headers).get_json()
+    assert answer["as_of"] == "2017-09"  # not December's figures on a September reporting date
+    assert all(row["figures_month"] == 9 for row in answer["rows"] if row["figures_month"] is not None)
+    # a month asked for is shown as asked
+    assert client.get("/api/v1/execution?as_of=106-11", headers=headers).get_json()["as_of"] == "2017-11"

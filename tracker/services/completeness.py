@@ -117,13 +117,16 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
     has_budget = budgeted.c.project_id.is_not(None)
     has_figures = figured.c.project_id.is_not(None)
     runs = sa.and_(Project.first_year_roc <= year_roc, Project.last_year_roc >= year_roc)
-    where = [Project.parent_id.is_(None), sa.or_(runs, has_budget)]
+    where = [Project.parent_id.is_(None)]
     if system:
         system_id = find_system_id(session, system)
         if system_id is None:
             raise CompletenessQueryError("system", f"沒有名為「{system}」的系統")
         where.append(Project.id.in_(sa.select(project_systems.c.project_id)
                                     .where(project_systems.c.system_id == system_id)))
+    # The lists of systems and managers cover every programme (of the system): cheaper than judging which are due.
+    systems, managers = _systems_and_managers(session, where)
+    where = [*where, sa.or_(runs, has_budget)]
 
     def programmes(query: sa.Select) -> sa.Select:
         """A query over the due programmes, with what each has for the month."""
@@ -161,7 +164,6 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
         if lacking or progress_state in ("submitted", "returned"):
             behind.append((pid, name, seq, progress_state, figures, lacking))
 
-    systems, managers = _systems_and_managers(session, programmes)
     missing, unapproved = [], []
     for pid, name, seq, progress_state, figures, lacking in behind:
         entry = MissingProgramme(pid, name, seq, tuple(systems.get(pid, ())), tuple(managers.get(pid, ())),
@@ -171,19 +173,19 @@ def month_completeness(session: so.Session, year_roc: int, month: int, system: s
                         unapproved=tuple(unapproved), states=states, is_synthetic=synthetic)
 
 
-def _systems_and_managers(session: so.Session, programmes) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """Each due programme's system names and its systems' active project managers, in two queries."""
+def _systems_and_managers(session: so.Session, where: list) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Each programme's system names and its systems' active project managers, in two queries."""
     systems: dict[int, list[str]] = {}
-    for pid, name in session.execute(programmes(
+    for pid, name in session.execute(
             sa.select(Project.id, System.name).join(project_systems, project_systems.c.project_id == Project.id)
-            .join(System, System.id == project_systems.c.system_id))
+            .join(System, System.id == project_systems.c.system_id).where(*where)
             .order_by(Project.id, System.sort_order, System.id)).all():
         systems.setdefault(pid, []).append(name)
     managers: dict[int, list[str]] = {}
-    for pid, name in session.execute(programmes(
+    for pid, name in session.execute(
             sa.select(Project.id, User.name).join(project_systems, project_systems.c.project_id == Project.id)
-            .join(User, User.system_id == project_systems.c.system_id))
-            .where(User.role == "project_manager", User.is_active.is_(True))
+            .join(User, User.system_id == project_systems.c.system_id)
+            .where(*where, User.role == "project_manager", User.is_active.is_(True))
             .distinct().order_by(Project.id, User.name)).all():
         managers.setdefault(pid, []).append(name)
     return systems, managers

@@ -89,10 +89,14 @@ def dataset(session: so.Session, year_roc: int) -> bool | None:
     return None
 
 
-def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool) -> int | None:
-    """The latest month of the year with month-end figures."""
-    return session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
-        MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic)))
+def latest_month(session: so.Session, year_roc: int, kind: str, synthetic: bool,
+                 up_to_month: int | None = None) -> int | None:
+    """The latest month of the year with month-end figures (no later than ``up_to_month``, when given)."""
+    query = sa.select(sa.func.max(MonthEnd.month)).where(
+        MonthEnd.year_roc == year_roc, MonthEnd.kind == kind, MonthEnd.is_synthetic.is_(synthetic))
+    if up_to_month is not None:
+        query = query.where(MonthEnd.month <= up_to_month)
+    return session.scalar(query)
 
 
 def available_budget_parts(budget=Budget.__table__) -> tuple:
@@ -175,15 +179,18 @@ _COUNTED = "counted_in_total"
 def execution_report(session: so.Session, year_roc: int, month: int | None = None, by: str = "project",
                      kind: str = "capital", thresholds: ExecutionThresholds = ExecutionThresholds(),
                      system: str | None = None, category: str | None = None,
-                     project_ids: list[int] | None = None) -> ExecutionReport:
-    """Sum budgets and month-end figures by a level in one SQL query, then compute every ratio."""
+                     project_ids: list[int] | None = None, up_to_month: int | None = None) -> ExecutionReport:
+    """Sum budgets and month-end figures by a level in one SQL query, then compute every ratio.
+
+    Without a ``month``: the latest month with figures, no later than ``up_to_month`` (the reporting
+    date's month, when it falls in the year)."""
     if by not in BY_LEVELS:
         raise ExecutionQueryError("by", f"須為 {'、'.join(BY_LEVELS)} 之一")
     if kind not in KINDS:
         raise ExecutionQueryError("kind", "須為 capital（資本門）或 current（經常門）")
     synthetic = bool(dataset(session, year_roc))
     if month is None:
-        month = latest_month(session, year_roc, kind, synthetic)
+        month = latest_month(session, year_roc, kind, synthetic, up_to_month)
     if month is not None and not 1 <= month <= 12:
         raise ExecutionQueryError("as_of", "月份須為 1 至 12")
     earlier_month = max(0, (month or 0) - FORECAST_WINDOW_MONTHS)

@@ -26,11 +26,18 @@ class ExportFile:
 
 def execution_file(report: execution.ExecutionReport, rows: list[execution.ExecutionRow], fmt: str) -> ExportFile:
     """The execution table's rows (and total) with a note line and the headings, as a CSV or XLSX file."""
-    headings = [label for _, label in execution.COLUMNS]
+    headings = [label for _, label in execution.COLUMNS] + ["數字月份", "已報／計畫數"]
     keys = [key for key, _ in execution.COLUMNS]
-    lines = [[execution.row_values(r)[k] for k in keys] for r in rows]
+
+    def coverage(row: execution.ExecutionRow) -> list:
+        """The month the row's figures are from (未報 when none) and how many of its projects reported the month."""
+        month = "未報" if row.figures_month is None else f"{row.figures_month}月"
+        return [month, f"{row.reported}／{row.projects}"]
+
+    lines = [[execution.row_values(r)[k] for k in keys] + coverage(r) for r in rows]
     if report.total is not None:
-        lines.append([execution.row_values(report.total)[k] if k != "key" else "合計" for k in keys])
+        lines.append([execution.row_values(report.total)[k] if k != "key" else "合計" for k in keys]
+                     + coverage(report.total))
     note = (f"{report.year_roc}年度 {execution.KIND_LABELS[report.kind]} 截至 {report.month or '—'} 月；單位：新臺幣千元"
             + ("；模擬資料（非實際數字）" if report.is_synthetic else ""))
     name = f"execution-{report.year_roc}-{report.month or 0:02d}-{report.by}.{fmt}"

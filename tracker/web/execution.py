@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from tracker import db
 from tracker.domain.errors import FieldError
-from tracker.domain.roc import RocDateError, parse_roc_month
+from tracker.domain.roc import RocDateError, parse_roc_month, to_roc_year
 from tracker.models import CATEGORIES
-from tracker.services import execution, exports
+from tracker.services import execution, exports, reporting_date
 from tracker.services.portfolio import list_systems
 from tracker.web import params
 from tracker.web.completeness import month_line
@@ -37,7 +37,11 @@ def read_execution_params(args, default_year: int) -> dict:
         year, month = as_of.roc_year, as_of.month
     by = args.get("by") or "project"
     kind = args.get("kind") or "capital"
-    return {"year_roc": year or default_year, "month": month, "by": by, "kind": kind,
+    year = year or default_year
+    # without a month asked for: the latest figures as of the reporting date (評核基準日), when it is in the year
+    day = reporting_date.current(db.get_session(), current_app.config)
+    up_to = day.month if month is None and to_roc_year(day.year) == year else None
+    return {"year_roc": year, "month": month, "by": by, "kind": kind, "up_to_month": up_to,
             "system": args.get("system") or None, "category": args.get("category") or None}
 
 
