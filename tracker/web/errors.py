@@ -79,6 +79,16 @@ def init_app(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback()  # the page itself reads the database (header counts, the reporting date): not in a failed transaction
         return _respond(500, MESSAGES[500])
 
     app.register_error_handler(InternalServerError, _http)
+
+
+def _rollback() -> None:
+    """End the request's failed transaction, if it has one, so the error page can be drawn."""
+    from tracker import db
+    try:
+        db.get_session().rollback()
+    except Exception:  # noqa: BLE001 - the database may be what failed; the page still has to be drawn
+        log.warning("could not roll back after an error", exc_info=True)

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import SQLAlchemyError
 
+from tracker import clock, db
 from tracker.domain import audit_labels, roc
 from tracker.domain.execution import round_rate
 from tracker.domain.progress import slip_days
 from tracker.domain.access import ROLE_LABELS, Action, Role, may
 from tracker.domain.money import format_money
 from tracker.domain.phase import phase_label
-from tracker import db
 from tracker.services import reporting_date, review
 from tracker.services.accounts import actor_of
 
@@ -101,13 +102,24 @@ def init_app(app: Flask) -> None:
             return may(actor_of(g.get("user")), Action(action), codes)
 
         def queue_counts() -> dict[str, int]:
-            """The header's counts of the reader's queues (待審, 被退回); empty for roles without one."""
+            """The header's counts of the reader's queues (待審, 被退回); empty for roles without one, and on a
+            page drawn for a database that fails (an error page must not fail in its header)."""
             user = g.get("user")
-            return review.queue_counts(db.get_session(), user) if user is not None else {}
+            if user is None:
+                return {}
+            try:
+                return review.queue_counts(db.get_session(), user)
+            except SQLAlchemyError:
+                db.get_session().rollback()
+                return {}
 
         def reporting_day() -> date:
-            """The reporting date (評核基準日) the pages judge as of."""
-            return reporting_date.current(db.get_session(), app.config)
+            """The reporting date (評核基準日) the pages judge as of (today, if the database cannot say)."""
+            try:
+                return reporting_date.current(db.get_session(), app.config)
+            except SQLAlchemyError:
+                db.get_session().rollback()
+                return clock.today(app.config)
 
         return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_,
                 "queue_counts": queue_counts, "reporting_day": reporting_day}
