@@ -146,6 +146,9 @@ class Project(Base):
     seed_key: so.Mapped[str | None] = so.mapped_column(sa.String(40), unique=True)
     #: Order in the plan (sub-plans: order within the parent).
     seq: so.Mapped[int]
+    #: The plan code users see and import files name: a programme's 序號 in the plan (48), a sub-plan its
+    #: programme's and its own number (49-3 for 計畫3). Never the internal id.
+    code: so.Mapped[str | None] = so.mapped_column(sa.String(16), index=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(300), index=True)
     name_as_written: so.Mapped[str] = so.mapped_column(sa.String(300))
     work_plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("work_plans.id", ondelete="RESTRICT"), index=True)
@@ -638,3 +641,58 @@ class ScanState(Base):
     project_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
     #: For row 0: the as-of date and settings; for the others: a digest of the inputs.
     fingerprint: so.Mapped[str] = so.mapped_column(sa.String(200))
+
+
+class LedgerImport(Base):
+    """One import of a budgets or month-end file: who, when, which file, what it changed; undone or not."""
+
+    __tablename__ = "ledger_imports"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('budgets', 'month_end')", name="kind"),
+        sa.Index("ix_ledger_imports_at", "at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The person's name, or the process (cli).
+    actor: so.Mapped[str] = so.mapped_column(sa.String(64))
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    #: budgets or month_end
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    rows: so.Mapped[int]
+    created: so.Mapped[int]
+    replaced: so.Mapped[int]
+    unchanged: so.Mapped[int]
+    #: The file said it corrects earlier figures (its 更正 column).
+    is_correction: so.Mapped[bool] = so.mapped_column(default=False)
+    undone_at: so.Mapped[datetime | None]
+    undone_by: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+    changes: so.Mapped[list[LedgerImportChange]] = so.relationship(
+        back_populates="ledger_import", cascade="all, delete-orphan", order_by="LedgerImportChange.id")
+
+
+class LedgerImportChange(Base):
+    """One figure row an import created or replaced, with its values before (None: created) and after."""
+
+    __tablename__ = "ledger_import_changes"
+    __table_args__ = (
+        sa.CheckConstraint("table_name IN ('budgets', 'month_end_figures')", name="table"),
+        sa.Index("ix_ledger_import_changes_import", "import_id"),
+        sa.Index("ix_ledger_import_changes_record", "table_name", "record_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    import_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("ledger_imports.id", ondelete="CASCADE"))
+    #: budgets or month_end_figures
+    table_name: so.Mapped[str] = so.mapped_column(sa.String(32))
+    record_id: so.Mapped[int | None]
+    #: The row's key: project_id, year_roc, kind (and month).
+    key: so.Mapped[dict[str, Any]]
+    #: Amounts before ({field: "1234.5"}), None when the import created the row.
+    before: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    after: so.Mapped[dict[str, Any]]
+
+    ledger_import: so.Mapped[LedgerImport] = so.relationship(back_populates="changes")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.domain.roc import to_roc_year
+from tracker.domain.plan_codes import programme_code, sub_plan_code
 from tracker.models import Kpi, Milestone, Project, ProjectKpi, System, WorkPlan
 from tracker.services import audit
 
@@ -279,6 +280,7 @@ class _Loader:
             "last_year_roc": item["last_year"],
             "parent": parent,
             "sub_code": item["code"] if parent is not None else None,
+            "code": sub_plan_code(parent.seq, item["code"], seq) if parent is not None else programme_code(seq),
             "agency": item.get("agency") if parent is not None else None,
             "description": item.get("description", "") if parent is not None else "",
             "content": item.get("content", ""),
