@@ -696,3 +696,22 @@ class LedgerImportChange(Base):
     after: so.Mapped[dict[str, Any]]
 
     ledger_import: so.Mapped[LedgerImport] = so.relationship(back_populates="changes")
+
+
+class LedgerPreview(Base):
+    """An uploaded file waiting for the officer's confirmation: shown as a preview, written only when confirmed,
+    and only if the figures it would change are still as they were previewed (``fingerprint``)."""
+
+    __tablename__ = "ledger_previews"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: Random; the confirmation form carries it.
+    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    actor: so.Mapped[str] = so.mapped_column(sa.String(64))
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
+    #: A digest of the stored figures the file would change, as they were at the preview.
+    fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

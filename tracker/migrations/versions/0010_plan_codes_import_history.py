@@ -60,9 +60,26 @@ def upgrade() -> None:
     )
     op.create_index('ix_ledger_import_changes_import', 'ledger_import_changes', ['import_id'], unique=False)
     op.create_index('ix_ledger_import_changes_record', 'ledger_import_changes', ['table_name', 'record_id'], unique=False)
+    op.create_table(
+        'ledger_previews',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('token', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('actor', sa.String(length=64), nullable=False),
+        sa.Column('filename', sa.String(length=255), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.Column('fingerprint', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ledger_previews_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_previews')),
+        sa.UniqueConstraint('token', name=op.f('uq_ledger_previews_token')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('ledger_previews')
     op.drop_index('ix_ledger_import_changes_record', table_name='ledger_import_changes')
     op.drop_index('ix_ledger_import_changes_import', table_name='ledger_import_changes')
     op.drop_table('ledger_import_changes')
