@@ -325,3 +325,39 @@ def test_the_execution_table_reads_as_of_the_reporting_date(seeded, runner, sess
     assert all(row["figures_month"] == 9 for row in answer["rows"] if row["figures_month"] is not None)
     # a month asked for is shown as asked
     assert client.get("/api/v1/execution?as_of=106-11", headers=headers).get_json()["as_of"] == "2017-11"
+
+
+def _png() -> bytes:
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _form_fields(page: str) -> dict:
+    fields = dict(re.findall(r'name="(milestones-\d+-(?:milestone_id|version|percent_complete|actual_start|actual_finish))"[^>]*value="([^"]*)"', page))
+    for name, options in re.findall(r'<select[^>]*name="(milestones-\d+-status)"[^>]*>(.*?)</select>', page, re.S):
+        fields[name] = re.search(r'<option selected value="([^"]+)"', options).group(1)
+    return {**fields, "csrf_token": csrf_token(page)}
+
+
+def test_photos_come_with_the_report_and_a_bad_file_saves_nothing(loop, seeded, session):
+    import io
+    from tracker.models import ReportAttachment
+    boai = project_id(session, BOAI)
+    pm, _ = new_browser(seeded, "pm")
+    url = f"/projects/{boai}/progress?month=106-09"
+    page = pm.get(url).get_data(as_text=True)
+    bad = pm.post(url, content_type="multipart/form-data", data={
+        **_form_fields(page), "actual_percent": "95", "photos": [(io.BytesIO(b"MZ\x90\x00not a photo"), "工地.png")]})
+    assert bad.status_code == 400 and "工地.png" in bad.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ProgressReport)) == 0
+    good = pm.post(url, content_type="multipart/form-data", data={
+        **_form_fields(page), "actual_percent": "95", "photos": [(io.BytesIO(_png()), "工地.png")]})
+    assert good.status_code == 302, good.get_data(as_text=True)[-2000:]
+    photo = session.scalars(sa.select(ReportAttachment)).one()
+    assert (photo.revision, photo.content_type) == (1, "image/png")
+    month = pm.get(f"/projects/{boai}/months/106-9").get_data(as_text=True)
+    assert f"/attachments/{photo.id}/thumb" in month
+    assert pm.get(f"/attachments/{photo.id}/thumb").status_code == 200
