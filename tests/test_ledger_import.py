@@ -63,6 +63,11 @@ def project_id(session, name: str) -> int:
     return session.scalars(sa.select(Project.id).where(Project.name == name)).one()
 
 
+def code_of(session, name: str) -> str:
+    """The plan code users see (計畫編號), which import rows name."""
+    return session.scalars(sa.select(Project.code).where(Project.name == name)).one()
+
+
 def budgets(session) -> list[tuple]:
     return session.execute(sa.select(Budget.project_id, Budget.year_roc, Budget.kind, Budget.original,
                                       Budget.supplementary, Budget.carried_over, Budget.is_synthetic)
@@ -115,12 +120,12 @@ def budgeted(seeded, session):
 # 1. Chinese headers, budgets then month-end figures -------------------------------------------------------
 
 
-def test_budgets_csv_lands_as_decimal_by_name_and_by_id(seeded, session):
+def test_budgets_csv_lands_as_decimal_by_name_and_by_plan_code(seeded, session):
     monitoring_id = project_id(session, MONITORING)
     result = run(session, "預算.csv", csv_bytes([
         BUDGET_HEADER,
         [YILAN, "106", "資本門", "1,234,567", " 2,000.5 ", ""],
-        [str(monitoring_id), "106", "經常門", "800", "0", "12"],
+        [code_of(session, MONITORING), "106", "經常門", "800", "0", "12"],
     ]))
     assert (result.kind, result.rows, result.created, result.replaced, result.unchanged) == ("budgets", 2, 2, 0, 0)
     yilan = session.scalars(sa.select(Budget).where(Budget.project_id == project_id(session, YILAN))).one()
@@ -134,7 +139,8 @@ def test_budgets_csv_lands_as_decimal_by_name_and_by_id(seeded, session):
     entry = entries(session, "ledger.import")[0]
     assert (entry.actor, entry.entity_type, entry.entity_id, entry.remote_addr) == (
         "budget-officer-lin", "ledger", "預算.csv", "10.0.0.7")
-    assert entry.changes == {"kind": "budgets", "rows": 2, "created": 2, "replaced": 0, "unchanged": 0}
+    assert entry.changes == {"kind": "budgets", "rows": 2, "created": 2, "replaced": 0, "unchanged": 0,
+                             "import_id": result.import_id}  # the import's record in the history
 
 
 def test_month_end_csv_imports_cumulative_figures(budgeted):
@@ -142,7 +148,7 @@ def test_month_end_csv_imports_cumulative_figures(budgeted):
     result = run(session, "月報-106-03.csv", csv_bytes([
         MONTH_HEADER,
         [YILAN, "106", "3", "資本門", "1,200", "1,000.25", "50", "0"],
-        [str(project_id(session, MONITORING)), "106", "03", "經常門", "800", "600", "", "5"],
+        [code_of(session, MONITORING), "106", "03", "經常門", "800", "600", "", "5"],
     ]))
     assert (result.kind, result.rows, result.created) == ("month_end", 2, 2)
     assert month_ends(session) == [
@@ -228,7 +234,7 @@ GOOD_ROW = [YILAN, "106", "1", "資本門", "1,000", "500", "0", "0"]
 
 @pytest.mark.parametrize("bad_row, field, words", [
     (["不存在的計畫", "106", "2", "資本門", "100", "0", "0", "0"], "計畫名稱", ["找不到計畫「不存在的計畫」", "編號"]),
-    (["99999", "106", "2", "資本門", "100", "0", "0", "0"], "計畫名稱", ["找不到計畫「99999」"]),
+    (["99999", "106", "2", "資本門", "100", "0", "0", "0"], "計畫名稱", ["找不到計畫編號「99999」"]),
     ([YILAN, "106", "13", "資本門", "100", "0", "0", "0"], "月份", ["月份須為 1 至 12", "13"]),
     ([YILAN, "106", "0", "資本門", "100", "0", "0", "0"], "月份", ["月份須為 1 至 12"]),
     ([YILAN, "106", "2", "資本門", "100", "-5", "0", "0"], "累計實支數", ["不可為負數", "-5"]),
@@ -236,7 +242,7 @@ GOOD_ROW = [YILAN, "106", "1", "資本門", "1,000", "500", "0", "0"]
     ([YILAN, "106", "2", "資本門", "100", "0", "五十", "0"], "應付未付數", ["須為數字", "五十"]),
     ([YILAN, "106", "2", "資本門", "1.2345", "0", "0", "0"], "累計分配數", ["小數第 3 位"]),
     ([YILAN, "106", "1", "資本門", "900", "400", "0", "0"], None, ["與第 2 列重複"]),
-    ([YILAN, "106", "2", "資本門", "1,500.5", "0", "0", "0"], "累計分配數",
+    ([YILAN, "106", "2", "資本門", "1,500.5", "700", "0", "0"], "累計分配數",
      ["累計分配數 1,500.5 千元超過可支用預算數 1,500 千元"]),
     ([YILAN, "107", "2", "資本門", "10", "0", "0", "0"], "累計分配數", ["可支用預算數 0 千元", "尚無 107 年度資本門預算"]),
     ([YILAN, "106", "2", "資本", "100", "0", "0", "0"], "經資門", ["經資門須為「資本門」或「經常門」", "資本"]),
@@ -293,16 +299,17 @@ def test_the_message_lists_the_first_50_problems(budgeted):
     assert "另有 10 個問題" in str(caught.value)
 
 
-def test_a_name_shared_by_two_projects_asks_for_the_id(seeded, session):
+def test_a_name_shared_by_two_projects_asks_for_the_plan_code(seeded, session):
     yilan = session.scalars(sa.select(Project).where(Project.name == YILAN)).one()
-    twin = Project(seq=99, name=YILAN, name_as_written=YILAN, work_plan_id=yilan.work_plan_id,
+    twin = Project(seq=99, code="99", name=YILAN, name_as_written=YILAN, work_plan_id=yilan.work_plan_id,
                    category=yilan.category, first_year_roc=106, last_year_roc=106)
     session.add(twin)
     session.commit()
     problems = refused(session, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, "106", "資本門", "1", "0", "0"]]))
     assert [(p.row, p.field) for p in problems] == [(2, "計畫名稱")]
-    assert "請改填計畫編號" in problems[0].reason and str(twin.id) in problems[0].reason
-    result = run(session, "b.csv", csv_bytes([BUDGET_HEADER, [str(twin.id), "106", "資本門", "1", "0", "0"]]))
+    assert "請改填計畫編號" in problems[0].reason
+    assert f"（編號 {yilan.code}）" in problems[0].reason and "（編號 99）" in problems[0].reason
+    result = run(session, "b.csv", csv_bytes([BUDGET_HEADER, ["99", "106", "資本門", "1", "0", "0"]]))
     assert result.created == 1 and budgets(session)[0][0] == twin.id
 
 
@@ -356,7 +363,7 @@ def test_importing_a_month_again_replaces_it_and_audits_old_and_new(budgeted):
     assert [(e.entity_type, e.entity_id, e.changes, e.actor) for e in replace] == [
         ("month_end", str(row_id), {"paid": ["100", "150.5"]}, "budget-officer-lin")]
     assert entries(session, "ledger.import")[-1].changes == {
-        "kind": "month_end", "rows": 1, "created": 0, "replaced": 1, "unchanged": 0}
+        "kind": "month_end", "rows": 1, "created": 0, "replaced": 1, "unchanged": 0, "import_id": result.import_id}
 
 
 def test_importing_identical_values_reports_unchanged_and_no_replace(budgeted):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import sqlalchemy as sa
 
@@ -16,6 +17,19 @@ def upload(client, name: str, data: bytes):
                        content_type="multipart/form-data")
 
 
+def confirm(client, preview):
+    """Press 「確認匯入」 on a preview page."""
+    html = preview.get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    return client.post("/ledger/import/confirm", data={"csrf_token": csrf_token(html), "token": token})
+
+
+def upload_and_confirm(client, name: str, data: bytes):
+    preview = upload(client, name, data)
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    return confirm(client, preview)
+
+
 def count(session, table) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(table))
 
@@ -23,10 +37,10 @@ def count(session, table) -> int:
 def test_officer_uploads_budget_then_month(seeded, make_user, auth, client, session):
     make_user("officer", "budget_officer")
     auth.login("officer")
-    response = upload(client, "預算.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "550,000", 0, 0]]))
+    response = upload_and_confirm(client, "預算.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "550,000", 0, 0]]))
     assert response.status_code == 302
     assert "已匯入 1 列：新增 1" in client.get("/ledger/import").get_data(as_text=True)
-    response = upload(client, "8月.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "300,000", "150,000", "20,000", "10,000"]]))
+    response = upload_and_confirm(client, "8月.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "300,000", "150,000", "20,000", "10,000"]]))
     assert response.status_code == 302
     html = client.get("/execution?as_of=106-08").get_data(as_text=True)
     assert YILAN in html and "60.00%" in html
@@ -79,8 +93,8 @@ def test_cli_import(seeded, runner, session, tmp_path):
 def test_month_end_upload_rescans_so_the_alert_shows(seeded, make_user, auth, client, session):
     make_user("officer", "budget_officer")
     auth.login("officer")
-    upload(client, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "550,000", 0, 0]]))
-    response = upload(client, "m.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "300,000", "150,000", "20,000", "10,000"]]))
+    upload_and_confirm(client, "b.csv", csv_bytes([BUDGET_HEADER, [YILAN, 106, "資本門", "550,000", 0, 0]]))
+    response = upload_and_confirm(client, "m.csv", csv_bytes([MONTH_HEADER, [YILAN, 106, 8, "資本門", "300,000", "150,000", "20,000", "10,000"]]))
     assert response.status_code == 302
     assert "已重新檢核執行率警示：新增 2" in client.get("/ledger/import").get_data(as_text=True)
     alerts = client.get("/alerts").get_data(as_text=True)

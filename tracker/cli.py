@@ -318,15 +318,49 @@ def ledger_group() -> None:
     """Budgets and month-end accounting figures."""
 
 
+def _amount_text(value) -> str:
+    return "—" if value is None else format(value.normalize(), "f")
+
+
+def _echo_changes(result) -> None:
+    """Each row the import changes (old → new) and the warnings, as the upload page previews them."""
+    for change in result.changes:
+        if change.action == "unchanged":
+            continue
+        month = f"-{change.key['month']:02d}" if change.key.get("month") else ""
+        amounts = "; ".join(
+            f"{field} {_amount_text(change.before[field] if change.before else None)} → {_amount_text(new)}"
+            for field, new in change.after.items()
+            if change.before is None or change.before[field] != new)
+        click.echo(f"  row {change.row}: {change.action} {change.project_code or '-'} {change.project_name} "
+                   f"{change.key['year_roc']}{month} {change.key['kind']}: {amounts}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+
+
 @ledger_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and print what it would change; write nothing.")
 @with_appcontext
 @friendly_errors
-def ledger_import_command(file: str) -> None:
+def ledger_import_command(file: str, dry_run: bool) -> None:
     """Import a budgets or month-end file (CSV in UTF-8 or Big5, or XLSX); all rows or none."""
     from pathlib import Path
 
+    from tracker.services import ledger_files
+
+    limits = ledger_files.limits_from(current_app.config)
+    ledger_files.check_size(Path(file).stat().st_size, limits)  # before reading it: the web's upload limit
     data = Path(file).read_bytes()
+    if dry_run:
+        with db.new_session() as session:
+            result = ledger_import.import_ledger(session, Path(file).name, data, audit.CLI, dry_run=True,
+                                                 limits=limits, config=current_app.config)
+            session.rollback()
+        click.echo(f"{result.kind}: {result.rows} rows; {result.created} to create, {result.replaced} to replace, "
+                   f"{result.unchanged} unchanged (dry run: nothing written)")
+        _echo_changes(result)
+        return
     with db.new_session() as session, click.progressbar(length=max(1, data.count(b"\n")), label="rows",
                                                         file=sys.stderr) as bar:
         done = [0]
@@ -335,11 +369,83 @@ def ledger_import_command(file: str) -> None:
             bar.update(rows - done[0])
             done[0] = rows
 
-        result = ledger_import.import_ledger(session, Path(file).name, data, audit.CLI, progress)
+        result = ledger_import.import_ledger(session, Path(file).name, data, audit.CLI, progress, limits=limits,
+                                             config=current_app.config)
         rescan = rescan_after_import(session, result, current_app.config, audit.CLI)
         session.commit()
     click.echo(f"{result.kind}: {result.rows} rows; {result.created} created, {result.replaced} replaced, "
-               f"{result.unchanged} unchanged")
+               f"{result.unchanged} unchanged (import {result.import_id})")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+    if rescan:
+        click.echo(f"execution alerts: {rescan.summary()}")
+
+
+@ledger_group.command("template")
+@click.argument("kind", type=click.Choice(["budgets", "month-end"]))
+@click.option("--year", required=True, type=click.IntRange(ROC_YEAR_MIN, ROC_YEAR_MAX), help="ROC year.")
+@click.option("--month", type=click.IntRange(1, 12), default=None, help="Month (month-end templates).")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The file to write: .csv or .xlsx.")
+@with_appcontext
+@friendly_errors
+def ledger_template_command(kind: str, year: int, month: int | None, output: str) -> None:
+    """Write a template to fill: every programme of the year with its plan code and name, and the headings."""
+    from pathlib import Path
+
+    from tracker.services import ledger_template
+
+    fmt = Path(output).suffix.lower().lstrip(".")
+    if fmt not in ledger_template.FORMATS:
+        raise click.UsageError("the output file must end in .csv or .xlsx")
+    with db.new_session() as session:
+        try:
+            built = ledger_template.build(session, ledger_template.kind_of(kind), year, month)
+        except ledger_template.TemplateError as exc:
+            raise click.ClickException(str(exc)) from None
+    Path(output).write_bytes(ledger_template.render(built, fmt))
+    click.echo(f"{output}: {len(built.rows)} programmes, columns {', '.join(built.header)}")
+
+
+@ledger_group.command("history")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_appcontext
+@friendly_errors
+def ledger_history_command(fmt: str) -> None:
+    """List the imports, newest first."""
+    import json
+
+    from tracker.services import ledger_history
+
+    with db.new_session() as session:
+        imports = ledger_history.list_imports(session)
+    if fmt == "json":
+        click.echo(json.dumps([item.as_json() for item in imports], ensure_ascii=False, indent=2))
+        return
+    for item in imports:
+        state = f"undone {item.undone_at.isoformat(timespec='seconds')} by {item.undone_by}" if item.undone_at else ""
+        click.echo(f"{item.id}\t{item.at.isoformat(timespec='seconds')}\t{item.user}\t{item.kind}\t{item.rows} rows "
+                   f"({item.created} created, {item.replaced} replaced, {item.unchanged} unchanged)"
+                   f"{chr(9) + 'correction' if item.is_correction else ''}\t{item.filename}\t{item.sha256[:12]}"
+                   f"{chr(9) + state if state else ''}")
+
+
+@ledger_group.command("undo")
+@click.argument("import_id", type=int)
+@with_appcontext
+@friendly_errors
+def ledger_undo_command(import_id: int) -> None:
+    """Undo import ID: the rows it created are deleted, the rows it replaced restored; alerts judged again."""
+    from tracker.services import ledger_history
+
+    with db.new_session() as session:
+        try:
+            result = ledger_history.undo_import(session, import_id, audit.CLI)
+        except ledger_history.UndoRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        rescan = rescan_after_import(session, result, current_app.config, audit.CLI)
+        session.commit()
+    click.echo(f"import {import_id} undone: {result.deleted} rows deleted, {result.restored} restored")
     if rescan:
         click.echo(f"execution alerts: {rescan.summary()}")
 

@@ -147,6 +147,18 @@ SCHEMA: tuple[Setting, ...] = (
        "monthly report, in bytes", minimum=1024),
     _s("ATTACHMENT_REPORT_MAX_BYTES", "int", 30 * 1024 * 1024, "the most a month's report may hold in attachments "
        "together, in bytes (below TRACKER_MAX_UPLOAD_BYTES, so one upload of them all is admitted)", minimum=1024),
+    # --- ledger files (budgets and month-end figures): read within these bounds, else refused ---
+    _s("LEDGER_MAX_ROWS", "int", 50_000, "the most rows a ledger file may have below its header row (blank rows "
+       "included); reading stops at the first row past it", minimum=1),
+    _s("LEDGER_MAX_COLUMNS", "int", 50, "the most columns a row of a ledger file may have (up to its last "
+       "non-blank cell)", minimum=1),
+    _s("LEDGER_XLSX_MAX_INFLATED_BYTES", "int", 100 * 1024 * 1024, "the most the parts of a ledger XLSX may hold "
+       "together once inflated, in bytes; checked on the zip directory before the file is parsed", minimum=1024),
+    _s("LEDGER_XLSX_MAX_RATIO", "int", 100, "the highest compression ratio (inflated / compressed) a part of a "
+       "ledger XLSX of 1 MiB or more may have; above it the file is refused as a decompression bomb", minimum=1),
+    _s("LEDGER_XLSX_MAX_PARTS", "int", 1000, "the most parts (zip entries) a ledger XLSX may have", minimum=1),
+    _s("LEDGER_XLSX_MAX_SHARED_STRINGS", "int", 200_000, "the most entries the shared strings table of a ledger "
+       "XLSX may have (openpyxl keeps them all in memory)", minimum=1),
     # --- sessions and login ---
     _s("SESSION_COOKIE_SECURE", "bool", False, "cookies only over HTTPS, and Strict-Transport-Security; "
        "on behind HTTPS", env_name="SECURE_COOKIES"),
@@ -192,6 +204,11 @@ SCHEMA: tuple[Setting, ...] = (
        minimum=D(0), maximum=D(1)),
     _s("KPI_NEAR_MISS_PCT", "decimal", D("5"), "a KPI missed by no more than this share of its target is yellow",
        minimum=D(0), maximum=D(100)),
+    _s("LEDGER_EXECUTED_OVER_ALLOCATED_WARN_PCT", "decimal", D("0"), "month-end import: warn when a row's 執行數 "
+       "(實支＋應付未付＋賸餘) exceeds its 累計分配數 by more than this (% of 分配數; 0 warns at any excess)",
+       minimum=D(0), maximum=D(1000)),
+    _s("LEDGER_PREVIEW_MINUTES", "int", 60, "an upload's preview waits this long for its confirmation",
+       minimum=1, maximum=24 * 60),
     # --- e-mail (daily digest, reminders); off by default ---
     _s("MAIL_ENABLED", "bool", False, "send e-mail"),
     _s("MAIL_HOST", "text", "localhost", "SMTP server"),

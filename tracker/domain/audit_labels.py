@@ -55,6 +55,7 @@ ACTION_LABELS: dict[str, str] = {
     "alert.acknowledge": "確認警示",
     "ledger.import": "匯入預算或月報檔",
     "ledger.replace": "更正預算或月報數字",
+    "ledger.undo": "復原匯入",
     "demo.load": "載入模擬數字",
     "demo.clear": "移除模擬數字",
     "scan.schedule": "期程掃描",
@@ -93,6 +94,7 @@ ENTITY_LABELS: dict[str, str] = {
     "budget": "預算",
     "month_end": "月報數字",
     "ledger": "預算或月報檔",
+    "ledger_import": "匯入紀錄",
     "seed": "計畫書",
     "systems": "系統",
     "work_plans": "工作計畫",
@@ -105,6 +107,10 @@ ENTITY_LABELS: dict[str, str] = {
 
 #: Change keys → the label of the form field they were entered in (or the column they name).
 FIELD_LABELS: dict[str, str] = {
+    "import_id": "匯入次",
+    "deleted": "刪除列數",
+    "restored": "還原列數",
+    "is_correction": "更正檔",
     # the monthly progress form (ProgressForm)
     "planned_percent": "本月預定進度（累計%）",
     "actual_percent": "本月實際進度（累計%）",

@@ -54,6 +54,8 @@ class ExecutionRow:
     projects: int = 0
     reported: int = 0
     carried: int = 0
+    #: The plan code users see (計畫編號, 「48」), on rows by project; None for groups and totals.
+    code: str | None = None
 
     @property
     def is_reported(self) -> bool:
@@ -199,7 +201,10 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
     budget = _BUDGET
     # The projects involved: those with a budget or a month-end row by the month, each once (a
     # project has one budget and one row as of each month, so these joins never repeat it).
-    query = sa.select(key_id.label("key_id"), key_label.label("key"), key_order.label("ord")).select_from(
+    # By project, the plan code comes along in the same statement (one value per group: min picks it).
+    code = sa.func.min(Project.code) if by == "project" else sa.null()
+    query = sa.select(key_id.label("key_id"), key_label.label("key"), key_order.label("ord"),
+                      code.label("code")).select_from(
         Project).outerjoin(budget, sa.and_(budget.c.project_id == Project.id, budget.c.year_roc == year_roc,
                                            budget.c.kind == kind, budget.c.is_synthetic.is_(synthetic)))
     query, now, then, has_row = _join_month_ends(query, session.get_bind().dialect.name, year_roc, kind, synthetic,
@@ -247,9 +252,10 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
         query = query.group_by(key_id, key_label)
 
     sums: dict = {}  # (id, label) -> figures now and earlier, and coverage, in the order of the level
+    codes: dict = {}  # (id, label) -> the plan code (by project)
     grand, grand_earlier, grand_coverage = Figures(), Figures(), _Coverage()
     for result in session.execute(query.order_by(sa.text("ord"), sa.text("key_id"))).all():
-        (kid, label, _order, original, supplementary, carried, allocated, paid, payables, savings,
+        (kid, label, _order, code, original, supplementary, carried, allocated, paid, payables, savings,
          allocated_then, paid_then, payables_then, savings_then, figures_month, n_projects, n_reported, n_carried,
          *counted_in_total) = result
         coverage = _Coverage(figures_month, int(n_projects or 0), int(n_reported or 0), int(n_carried or 0))
@@ -268,7 +274,8 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
             figures, earlier = sums[kid, label][0] + figures, sums[kid, label][1] + earlier
             coverage = sums[kid, label][2] + coverage
         sums[kid, label] = figures, earlier, coverage
-    rows = [_row(label, kid, figures, earlier, month, earlier_month, thresholds, coverage)
+        codes[kid, label] = code
+    rows = [_row(label, kid, figures, earlier, month, earlier_month, thresholds, coverage, codes.get((kid, label)))
             for (kid, label), (figures, earlier, coverage) in sums.items()]
     # By system the total is the ministry's, which has a row only when there are figures at all.
     # The total sums what each row shows, carried figures included; its coverage says how many are carried.
@@ -299,11 +306,11 @@ class _Coverage:
 
 
 def _row(label, kid, figures: Figures, earlier: Figures | None, month, earlier_month, t,
-         coverage: _Coverage = _Coverage()) -> ExecutionRow:
+         coverage: _Coverage = _Coverage(), code: str | None = None) -> ExecutionRow:
     fc = forecast(figures, earlier, month or 0, earlier_month, t.target_pct)
     return ExecutionRow(key=str(label), key_id=kid, figures=figures, rates=rates(figures), forecast=fc,
                         figures_month=coverage.figures_month, projects=coverage.projects,
-                        reported=coverage.reported, carried=coverage.carried)
+                        reported=coverage.reported, carried=coverage.carried, code=code)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,34 @@ from tracker.domain.kpi import kpi_light
 from tracker.domain.money import parse_number
 from tracker.domain.slippage import Light
 from tracker.models import Kpi, KpiActual, Project, User
-from tracker.services import audit
+from tracker.services import audit, execution
 from tracker.services.accounts import actor_of
 from tracker.services.portfolio import list_kpis
+
+#: KPI 九-1 機關年度資本門預算執行率 (its code in the plan): the board computes it from the capital figures.
+CAPITAL_EXECUTION_KPI = "九-1"
+#: How the board computes it, as the plan's measure puts it (DOMAIN.md 「Money」).
+CAPITAL_EXECUTION_FORMULA = "（實支數＋應付未付數＋賸餘數）÷ 資本門可支用預算數 × 100%"
+
+
+@dataclass(frozen=True)
+class FiguresActual:
+    """A KPI's value computed from the month-end figures: KPI 九-1 as of the latest month with capital figures."""
+
+    #: 執行數 ÷ 可支用預算數 × 100, from the ministry's sums (None when there is no budget to divide by).
+    value: Decimal | None
+    executed: Decimal  #: 實支數 + 應付未付數 + 賸餘數, summed (千元)
+    available: Decimal  #: 資本門可支用預算數 = 原 + 追加 + 保留, summed (千元)
+    month: int  #: the month it is as of: year to date until December, then the year's value
+    projects: int  #: programmes with a capital budget or figures
+    reported: int  #: of those, with figures for ``month`` itself
+    is_synthetic: bool  #: demo figures (模擬資料), not the ministry's
+    formula: str = CAPITAL_EXECUTION_FORMULA
+
+    @property
+    def is_year_value(self) -> bool:
+        """Whether December is in: the year's value rather than year to date."""
+        return self.month == 12
 
 
 @dataclass(frozen=True)
@@ -26,15 +51,33 @@ class KpiRow:
     actual: Decimal | None
     light: Light
     projects: list[Project]
+    #: The value computed from the figures (KPI 九-1 only), shown beside the actual typed by hand.
+    computed: FiguresActual | None = None
+
+
+def capital_execution_actual(session: so.Session, year_roc: int) -> FiguresActual | None:
+    """KPI 九-1 from the imported capital figures: the ministry's 執行數 ÷ 可支用預算數 at the latest month
+    with figures (None when the year has no capital month-end figures)."""
+    report = execution.execution_report(session, year_roc, None, "ministry", "capital")
+    total = report.total
+    if report.month is None or total is None:
+        return None
+    return FiguresActual(value=total.rates.achievement_rate, executed=total.rates.executed,
+                         available=total.figures.available, month=report.month, projects=total.projects,
+                         reported=total.reported, is_synthetic=report.is_synthetic)
 
 
 def kpi_board(session: so.Session, year_roc: int, near_miss_pct: Decimal) -> list[KpiRow]:
-    """Every KPI with the year's actual and light, in plan order (three queries in all)."""
+    """Every KPI with the year's actual and light, in plan order, and KPI 九-1 computed from the figures
+    (three queries, and a handful for the figures)."""
     actuals = dict(session.execute(sa.select(KpiActual.kpi_id, KpiActual.value).where(KpiActual.year_roc == year_roc)).all())
+    board = list_kpis(session)
+    computed = (capital_execution_actual(session, year_roc)
+                if any(kpi.code == CAPITAL_EXECUTION_KPI for kpi, _ in board) else None)
     return [
         KpiRow(kpi, actuals.get(kpi.id), kpi_light(kpi.direction, kpi.target_value, actuals.get(kpi.id), near_miss_pct),
-               projects)
-        for kpi, projects in list_kpis(session)
+               projects, computed if kpi.code == CAPITAL_EXECUTION_KPI else None)
+        for kpi, projects in board
     ]
 
 

@@ -112,6 +112,9 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
             Project.name.like(pattern, escape="\\"),
             WorkPlan.name.like(pattern, escape="\\"),
             sa.exists().where(sub.parent_id == Project.id, sub.name.like(pattern, escape="\\")),
+            # the plan code, exactly: 「48」 is 嘉義市調查站, 「49-3」 finds programme 49 by its sub-plan
+            Project.code == flt.q,
+            sa.exists().where(sub.parent_id == Project.id, sub.code == flt.q),
         ))
     return conditions
 

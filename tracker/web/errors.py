@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, MethodNotAllowed
 
 from tracker.logs import current_request_id
+from tracker.services.ledger_files import megabytes
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ def init_app(app: Flask) -> None:
         # Werkzeug's own English descriptions start so; ours (and their English translations) never do.
         if code in (400, 404, 413) and error.description and not error.description.startswith(("The ", "Bad ")):
             message = error.description
+        elif code == 413 and current_app.config.get("MAX_CONTENT_LENGTH"):
+            # werkzeug's own 413 (the request is above MAX_CONTENT_LENGTH): say the limit
+            message = _l("上傳的檔案太大：上限為 %(limit)s MB，請分成數個檔案，或刪除多餘的列後再上傳。",
+                         limit=megabytes(current_app.config["MAX_CONTENT_LENGTH"]))
         response = _respond(code, message)
         if isinstance(error, MethodNotAllowed) and error.valid_methods and isinstance(response, Response):
             response.headers["Allow"] = ", ".join(error.valid_methods)  # as werkzeug's own 405 says

@@ -14,7 +14,7 @@ from tracker.web.errors import field_errors
 def execution_row_json(row: execution.ExecutionRow) -> dict:
     """A row of the execution table as the API shows it (amounts in 千元)."""
     values = execution.row_values(row)
-    out = {"key": row.key, "project_id": row.key_id if row.key_id is not None else None}
+    out = {"key": row.key, "project_id": row.key_id if row.key_id is not None else None, "code": row.code}
     for name in ("available_budget", "allocated", "paid", "payables", "savings", "executed", "allocation_rate",
                  "achievement_rate", "spend_rate", "allocated_unexecuted", "forecast_rate", "needed_per_month"):
         out[name] = number(values[name])

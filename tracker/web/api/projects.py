@@ -54,7 +54,7 @@ def project_lights(items: list[Project]) -> dict[int, str]:
 def project_json(p: Project, light: str | None = None) -> dict:
     """A project (or sub-plan) as the API shows it."""
     return {
-        "id": p.id, "name": p.name, "work_plan": p.work_plan.name, "category": p.category,
+        "id": p.id, "code": p.code, "name": p.name, "work_plan": p.work_plan.name, "category": p.category,
         "systems": [s.name for s in p.systems],
         "phase_index": p.phase_index, "phase_total": p.phase_total,
         "first_year": p.first_year_roc, "last_year": p.last_year_roc,

@@ -69,7 +69,7 @@ SCHEMAS: dict[str, dict] = {
     },
     "Project": {
         "type": "object",
-        "required": ["id", "name", "work_plan", "category", "systems", "phase_index", "phase_total",
+        "required": ["id", "code", "name", "work_plan", "category", "systems", "phase_index", "phase_total",
                      "parent_id", "kpis", "milestones"],
         "properties": {
             "id": {"type": "integer"},
@@ -82,6 +82,10 @@ SCHEMAS: dict[str, dict] = {
             "first_year": {"type": "integer", "description": "First ROC year"},
             "last_year": {"type": "integer", "description": "Last ROC year"},
             "parent_id": {"type": ["integer", "null"], "description": "Set for a sub-plan"},
+            "code": {"type": ["string", "null"],
+                     "description": "計畫編號, the plan code users see and import files name: a programme's 序號 "
+                                    "(48 is 嘉義市調查站), a sub-plan's 「<programme>-<its number>」 (49-3); "
+                                    "not the internal id"},
             "sub_code": {"type": ["string", "null"], "description": "計畫1 … 計畫9 for a sub-plan"},
             "kpis": {"type": "array", "items": {"type": "string"}, "description": "KPI names as the plan writes them"},
             "milestones": {"type": "array", "items": {"$ref": "#/components/schemas/Milestone"}},
@@ -120,6 +124,8 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "key": {"type": "string", "description": "Project, work plan, system, category or 法務部"},
             "project_id": {"type": ["integer", "null"]},
+            "code": {"type": ["string", "null"], "description": "計畫編號, the plan code users see (48), on rows by "
+                                                           "project; null for groups and the total"},
             "available_budget": {"type": "number", "description": "可支用預算數 (NT$ thousand)"},
             "allocated": {"type": "number", "description": "累計分配數"},
             "paid": {"type": "number", "description": "累計實支數"},
