@@ -182,3 +182,12 @@ def test_leadership_may_not_see_the_history_or_undo(seeded, app, make_user, auth
     assert client.post(f"/ledger/history/{first.import_id}/undo", data={"csrf_token": csrf_token(html)}).status_code == 403
     assert session.get(LedgerImport, first.import_id).undone_at is None
     assert session.scalar(sa.select(sa.func.count()).select_from(LedgerImportChange)) == 2
+
+
+def test_undoing_a_budget_that_allocations_rely_on_is_refused(seeded, app, session):
+    first = run_import(app, "budgets.csv", BUDGETS)
+    run_import(app, "aug.csv", LAGGING)  # 累計分配數 300,000 against 宜蘭's 550,000
+    with pytest.raises(ledger_history.UndoRefused, match="累計分配數"):
+        undo(app, first.import_id)
+    session.expire_all()
+    assert budgets(session)  # nothing undone: the budgets are still there

@@ -16,6 +16,7 @@ from tracker.models import (
     LedgerImport,
     LedgerImportChange,
     MonthEnd,
+    Project,
     as_utc,
     utcnow,
 )
@@ -129,6 +130,31 @@ class UndoResult:
     latest_month: tuple[int, int] | None
 
 
+def _check_budgets_still_cover_allocations(session: so.Session, entry: LedgerImport) -> None:
+    """After undoing a budgets import, every cumulative allocation (累計分配數) already imported must still be
+    within its restored available budget (可支用預算數); else the undo is refused (the caller rolls back)."""
+    session.flush()
+    keys = {(c.key["project_id"], c.key["year_roc"], c.key["kind"]) for c in entry.changes}
+    for project_id, year_roc, kind in sorted(keys):
+        allocated = session.scalar(sa.select(sa.func.max(MonthEnd.allocated)).where(
+            MonthEnd.project_id == project_id, MonthEnd.year_roc == year_roc, MonthEnd.kind == kind,
+            MonthEnd.is_synthetic.is_(False)))
+        if not allocated:
+            continue
+        budget = session.scalars(sa.select(Budget).where(
+            Budget.project_id == project_id, Budget.year_roc == year_roc, Budget.kind == kind,
+            Budget.is_synthetic.is_(False))).one_or_none()
+        available = budget.available if budget is not None else Decimal(0)
+        if allocated > available:
+            raise UndoRefused(f"復原第 {entry.id} 次匯入後，計畫編號 {_code_of(session, project_id)} 的 {year_roc} 年度"
+                              f"可支用預算數 {available:,.0f} 千元將低於已匯入的累計分配數 {allocated:,.0f} 千元，"
+                              f"請先更正月報的分配數")
+
+
+def _code_of(session: so.Session, project_id: int) -> str:
+    return session.scalar(sa.select(Project.code).where(Project.id == project_id)) or str(project_id)
+
+
 def undo_import(session: so.Session, import_id: int, who: audit.Who) -> UndoResult:
     """Undo every row of one import (created rows deleted, replaced rows restored), audited; the caller commits.
 
@@ -168,6 +194,8 @@ def undo_import(session: so.Session, import_id: int, who: audit.Who) -> UndoResu
                      {field: [change.after.get(field), value] for field, value in change.before.items()
                       if change.after.get(field) != value})
         restored += 1
+    if entry.kind == "budgets":
+        _check_budgets_still_cover_allocations(session, entry)
     entry.undone_at = utcnow()
     entry.undone_by = who.name[:_ACTOR_LENGTH]
     audit.record(session, who, "ledger.undo", "ledger_import", import_id, {
