@@ -46,7 +46,7 @@ def test_portfolio_lights_follow_a_milestone_finished_elsewhere(seeded, make_use
 
     def light_of_programme():
         page = client.get(url).get_data(as_text=True)
-        return re.search(r'title="([^"]+)"></span></td>\s*<td>\d+</td>\s*<td><a href="[^"]+">' + re.escape(name),
+        return re.search(r'title="([^"]+)"></span></td>\s*<td class="code">[\d-]+</td>\s*<td><a href="[^"]+">' + re.escape(name),
                          page).group(1)
 
     assert light_of_programme() == "紅燈"

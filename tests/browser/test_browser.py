@@ -143,7 +143,9 @@ def test_budget_officer_uploads_and_sees_the_alert(live, page):
     for file in (budgets, august):
         page.click("nav >> text=匯入月報")
         page.set_input_files("input[type=file]", str(file))
-        page.click("main form button[type=submit]")
+        page.click("button:has-text('上傳並預覽')")
+        expect(page.locator("main")).to_contain_text("尚未寫入任何資料")  # the preview first
+        page.click("button:has-text('確認匯入')")
         expect(page.locator(".flash")).to_contain_text("已匯入 1 列")
     page.click("nav >> text=警示")
     alert = page.locator("article.alert", has_text="分配預算執行率偏低")
