@@ -237,6 +237,10 @@ def test_the_month_end_template_download_is_prefilled_and_round_trips(seeded, ap
     assert header[:5] == ["計畫編號", "計畫名稱", "年度", "月份", "經資門"] and "累計分配數" in header
     yilan = next(r for r in body if r[1] == YILAN)
     assert (yilan[2], yilan[3], yilan[4], yilan[header.index("累計分配數")]) == ("106", "8", "資本門", "300000")
+    # month-end figures are for the programmes with a capital budget: only those are listed
+    from tracker.models import Budget
+    budgeted = set(session.scalars(sa.select(Budget.project_id).where(Budget.year_roc == 106, Budget.kind == "capital")))
+    assert {project_id(session, r[1]) for r in body} == budgeted
     # fill only 宜蘭 and 雲林 and keep those two rows: the file imports, by code, as it is
     kept = [r for r in fill(body, header, {YUNLIN: {"累計分配數": "100,000", "累計實支數": "90,000"}})
             if r[1] in (YILAN, YUNLIN)]

@@ -245,3 +245,22 @@ def test_executed_above_allocated_and_a_skipped_month_are_warnings_not_refusals(
     assert "尚無 11 月的月報（最近一期是 10 月）" in reasons
     assert "執行數 700,000 千元（實支＋應付未付＋賸餘）超過累計分配數 600,000 千元（116.7%）" in reasons
     assert figures(session, chiayi.id)[-1] == (12, 600_000, 600_000)
+
+
+def test_an_unfilled_month_end_row_is_left_out_with_a_warning_not_imported_as_zeros(seeded, session):
+    from conftest import YILAN, YUNLIN, add_budget
+    from test_ledger_import import MONTH_HEADER, csv_bytes
+    from tracker.models import MonthEnd
+    from tracker.services import audit
+    from tracker.services.ledger_import import ImportRefused, import_ledger
+    add_budget(session, YILAN, 1000)
+    add_budget(session, YUNLIN, 1000)
+    session.commit()
+    result = import_ledger(session, "m.csv", csv_bytes([
+        MONTH_HEADER, [YILAN, 106, 8, "資本門", "300", "100", "0", "0"], [YUNLIN, 106, 8, "資本門", "", "", "", ""]]),
+        audit.CLI)
+    session.commit()
+    assert result.rows == 1 and any("視為未報" in w.reason and w.row == 3 for w in result.warnings)
+    assert session.scalar(sa.select(sa.func.count()).select_from(MonthEnd)) == 1
+    with pytest.raises(ImportRefused, match="沒有可匯入的數字"):
+        import_ledger(session, "m.csv", csv_bytes([MONTH_HEADER, [YUNLIN, 106, 8, "資本門", "", "", "", ""]]), audit.CLI)

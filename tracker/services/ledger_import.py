@@ -684,6 +684,15 @@ def import_ledger(session: so.Session, filename: str, data: bytes, who: audit.Wh
     if not records:
         raise ImportRefused([RowProblem(None, None, "檔案只有標題列，沒有資料")])
     checker = _Checker(session, kind, columns, header, config)
+    if kind == "month_end":
+        # a month-end row whose amounts are all blank has not been reported (a template row left unfilled):
+        # it is left out, with a warning, rather than imported as zeros
+        blank = [number for number, cells in records
+                 if all(not checker._cell(cells, field) for field in MONTH_END_AMOUNTS)]
+        checker.warnings.extend(RowProblem(number, None, "本列金額皆空白，視為未報，未匯入") for number in blank)
+        records = [(number, cells) for number, cells in records if number not in set(blank)]
+        if not records:
+            raise ImportRefused([RowProblem(None, None, "每一列的金額都是空白，沒有可匯入的數字")])
     rows = [checker.parse(number, cells) for number, cells in records]
     checker.check_duplicates(rows)
     checker.check_double_counting(rows)

@@ -62,7 +62,8 @@ class Template:
 
 def build(session: so.Session, kind: str, year: int, month: int | None = None) -> Template:
     """Every programme running in ``year`` (its sub-plans instead, where a sub-plan of it has figures that year),
-    pre-filled with the stored amounts where there are some."""
+    pre-filled with the stored amounts where there are some; a month-end template lists those with a capital
+    budget for the year, when any has one. A row left blank is not imported (see ledger_import)."""
     if kind == "month_end" and (month is None or not 1 <= month <= 12):
         raise TemplateError("月報範本須指定月份（1 至 12）")
     if kind == "budgets":
@@ -85,6 +86,12 @@ def build(session: so.Session, kind: str, year: int, month: int | None = None) -
             listed.extend(subs)
         else:
             listed.append(project)
+    if kind == "month_end":
+        # month-end figures are for what has a budget: list those when any has one (a fresh year lists all)
+        budgeted = set(session.scalars(sa.select(Budget.project_id).where(
+            Budget.year_roc == year, Budget.kind == FIGURE_KIND, Budget.is_synthetic.is_(False))))
+        if budgeted:
+            listed = [p for p in listed if p.id in budgeted]
     table = MonthEnd if kind == "month_end" else Budget
     query = sa.select(table).where(table.year_roc == year, table.kind == FIGURE_KIND, table.is_synthetic.is_(False),
                                    table.project_id.in_([p.id for p in listed] or [0]))
