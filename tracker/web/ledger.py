@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker import db
 from tracker.domain.access import Action
-from tracker.domain.roc import is_roc_year
+from tracker.domain.roc import is_roc_year, previous_month
 from tracker.services import (
     ledger_history,
     ledger_import,
@@ -48,10 +48,7 @@ AMOUNT_LABELS = {
 
 def _template_defaults() -> dict:
     """The template form's year and month: last month, as of the reporting date."""
-    day = reporting_date.current(db.get_session(), current_app.config)
-    year, month = day.year - 1911, day.month - 1
-    if month == 0:
-        year, month = year - 1, 12
+    year, month = previous_month(reporting_date.current(db.get_session(), current_app.config))
     return {"year": year, "month": month}
 
 
