@@ -173,6 +173,7 @@ def _integer_parameters():
                          ids=[f"{o}-{n}" for o, n, _ in _integer_parameters()])
 def test_every_whole_number_parameter_is_strict_and_named(call, operation_id, name, schema):
     _, path, _ = operation(operation_id)
+    path = path.replace("{id}", "1")  # the seed's first programme, listed in 106
     for text in [*ODD_NUMBERS, str(schema["maximum"] + 1), str(schema["minimum"] - 1)]:
         assert not query_is_valid(operation_id, {name: text}), text
         response = call("GET", "/api/v1" + path, query_string={name: text})

@@ -148,6 +148,7 @@ SCHEMA: tuple[Setting, ...] = (
     _s("ATTACHMENT_REPORT_MAX_BYTES", "int", 30 * 1024 * 1024, "the most a month's report may hold in attachments "
        "together, in bytes (below TRACKER_MAX_UPLOAD_BYTES, so one upload of them all is admitted)", minimum=1024),
     # --- ledger files (budgets and month-end figures): read within these bounds, else refused ---
+    _s("PLAN_MAX_MB", "int", 5, "the largest plan text (施政計畫) the plan import reads, in MB", minimum=1, maximum=100),
     _s("LEDGER_MAX_ROWS", "int", 50_000, "the most rows a ledger file may have below its header row (blank rows "
        "included); reading stops at the first row past it", minimum=1),
     _s("LEDGER_MAX_COLUMNS", "int", 50, "the most columns a row of a ledger file may have (up to its last "

@@ -86,8 +86,9 @@ class Kpi(Base):
     __table_args__ = (sa.CheckConstraint("direction IN ('at_least', 'at_most')", name="direction"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    #: 一-1 … 九-2: goal numeral and number within the goal.
-    code: so.Mapped[str] = so.mapped_column(sa.String(8), unique=True)
+    #: 一-1 … 九-2: goal numeral and number within the goal, in the latest plan that lists the KPI (a later
+    #: year may number it differently; each year's numbering is in kpi_targets).
+    code: so.Mapped[str] = so.mapped_column(sa.String(8), index=True)
     goal_no: so.Mapped[int]
     #: 關鍵策略目標
     goal: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -110,6 +111,122 @@ class Kpi(Base):
     aliases: so.Mapped[list[str]] = so.mapped_column(default=list)
 
 
+class Plan(Base):
+    """One ROC year's 施政計畫 (施政目標與重點): its title and goals, when it was loaded, and when its year closed."""
+
+    __tablename__ = "plans"
+
+    year_roc: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: The file it was read from and its SHA-256 (None for the JSON seed or data migrated from before plan years).
+    source_name: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: 年度施政目標 (part 壹): [{"no": 1, "name": …, "items": […]}]
+    goals: so.Mapped[list[Any]] = so.mapped_column(sa.JSON, default=list)
+    loaded_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    loaded_by: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    #: Set when the year is closed (年度結束): its figures, budgets and reports are read-only from then on.
+    closed_at: so.Mapped[datetime | None]
+    closed_by: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the year has been closed."""
+        return self.closed_at is not None
+
+
+class KpiTarget(Base):
+    """A KPI as one year's plan states it: that year's number, measure and 年度目標值."""
+
+    __tablename__ = "kpi_targets"
+    __table_args__ = (sa.CheckConstraint("direction IN ('at_least', 'at_most')", name="direction"),
+                      sa.Index("ix_kpi_targets_year_code", "year_roc", "code"))
+
+    kpi_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("kpis.id", ondelete="CASCADE"), primary_key=True)
+    year_roc: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plans.year_roc", ondelete="CASCADE"), primary_key=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(8))
+    goal_no: so.Mapped[int]
+    goal: so.Mapped[str] = so.mapped_column(sa.String(200))
+    no: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    measure: so.Mapped[str] = so.mapped_column(sa.Text)
+    target_value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 4))
+    target_text: so.Mapped[str] = so.mapped_column(sa.String(40))
+    unit: so.Mapped[str] = so.mapped_column(sa.String(16))
+    direction: so.Mapped[str] = so.mapped_column(sa.String(8))
+    evaluation_system: so.Mapped[int | None]
+    evaluation_method: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    related_plan_categories: so.Mapped[list[str]] = so.mapped_column(default=list)
+
+    kpi: so.Mapped[Kpi] = so.relationship(lazy="joined")
+
+
+class PlanEntry(Base):
+    """A programme (or sub-plan) as one year's plan lists it: that year's 序號, name, phase, category and links.
+
+    The programme itself (Project) keeps one identity across years; its milestones, reports, budgets and
+    month-end figures hang under it whatever the year.
+    """
+
+    __tablename__ = "plan_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "year_roc", name="uq_plan_entries_project_year"),
+        sa.Index("ix_plan_entries_year_seq", "year_roc", "seq"),
+        sa.CheckConstraint(
+            "(phase_index IS NULL AND phase_total IS NULL) OR (phase_index >= 1 AND phase_total >= phase_index)",
+            name="phase"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    project_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    year_roc: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plans.year_roc", ondelete="CASCADE"))
+    seq: so.Mapped[int]
+    code: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    name: so.Mapped[str] = so.mapped_column(sa.String(300))
+    name_as_written: so.Mapped[str] = so.mapped_column(sa.String(300))
+    work_plan_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("work_plans.id", ondelete="RESTRICT"))
+    category: so.Mapped[str] = so.mapped_column(sa.String(8))
+    phase_index: so.Mapped[int | None]
+    phase_total: so.Mapped[int | None]
+    sub_code: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    agency: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    content: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    project: so.Mapped[Project] = so.relationship()
+    work_plan: so.Mapped[WorkPlan] = so.relationship(lazy="joined")
+    kpi_links: so.Mapped[list[PlanEntryKpi]] = so.relationship(
+        order_by="PlanEntryKpi.position", cascade="all, delete-orphan")
+    milestone_links: so.Mapped[list[PlanEntryMilestone]] = so.relationship(
+        order_by="PlanEntryMilestone.position", cascade="all, delete-orphan")
+
+
+class PlanEntryKpi(Base):
+    """A year's entry's link to a KPI, with the KPI's name as that year's plan writes it."""
+
+    __tablename__ = "plan_entry_kpis"
+
+    entry_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plan_entries.id", ondelete="CASCADE"), primary_key=True)
+    kpi_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("kpis.id", ondelete="RESTRICT"), primary_key=True, index=True)
+    written_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    kpi: so.Mapped[Kpi] = so.relationship(lazy="joined")
+
+
+class PlanEntryMilestone(Base):
+    """A dated step a year's plan lists for the entry; a step restated next year stays one milestone."""
+
+    __tablename__ = "plan_entry_milestones"
+
+    entry_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("plan_entries.id", ondelete="CASCADE"), primary_key=True)
+    milestone_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("milestones.id", ondelete="CASCADE"),
+                                                    primary_key=True, index=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    milestone: so.Mapped[Milestone] = so.relationship()
+
+
 class ProjectKpi(Base):
     """A project's link to a KPI, with the KPI's name as the plan writes it there."""
 
@@ -125,7 +242,11 @@ class ProjectKpi(Base):
 
 
 class Project(Base):
-    """A key programme (重要計畫項目) or one of its sub-plans (子計畫, parent set)."""
+    """A key programme (重要計畫項目) or one of its sub-plans (子計畫, parent set), one identity across years.
+
+    Each year's plan lists it as a PlanEntry; the columns here (seq, code, name, category, phase, work plan,
+    content, KPI links) are those of its latest entry, kept so by tracker.services.plan_years.
+    """
 
     __tablename__ = "projects"
     __table_args__ = (
@@ -471,6 +592,8 @@ class Alert(Base):
     acknowledged_at: so.Mapped[datetime | None]
     acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     acknowledgement: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    #: Why it was resolved when no scan did it (年度結束: the year was closed).
+    resolved_reason: so.Mapped[str | None] = so.mapped_column(sa.String(40))
 
     project: so.Mapped[Project] = so.relationship()
     acknowledged_by: so.Mapped[User | None] = so.relationship()

@@ -12,7 +12,7 @@ from tracker.domain.errors import FieldError
 from tracker.domain.kpi import kpi_light
 from tracker.domain.money import parse_number
 from tracker.domain.slippage import Light
-from tracker.models import Kpi, KpiActual, Project, User
+from tracker.models import Kpi, KpiActual, KpiTarget, PlanEntry, PlanEntryKpi, Project, User
 from tracker.services import audit, execution
 from tracker.services.accounts import actor_of
 from tracker.services.portfolio import list_kpis
@@ -44,15 +44,27 @@ class FiguresActual:
 
 
 @dataclass(frozen=True)
-class KpiRow:
-    """One line of the board."""
+class KpiYear:
+    """A KPI in one year: that year's target, the actual entered and its light (the board's comparison)."""
 
-    kpi: Kpi
+    year_roc: int
+    target_text: str
+    actual: Decimal | None
+    light: Light
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One line of the board: the KPI as the year's plan states it (a KpiTarget; the Kpi itself for a year
+    without a plan), with the year's actual and light, its programmes that year, and every year's comparison."""
+
+    kpi: KpiTarget | Kpi
     actual: Decimal | None
     light: Light
     projects: list[Project]
     #: The value computed from the figures (KPI 九-1 only), shown beside the actual typed by hand.
     computed: FiguresActual | None = None
+    years: tuple[KpiYear, ...] = ()
 
 
 def capital_execution_actual(session: so.Session, year_roc: int) -> FiguresActual | None:
@@ -67,25 +79,64 @@ def capital_execution_actual(session: so.Session, year_roc: int) -> FiguresActua
                          reported=total.reported, is_synthetic=report.is_synthetic)
 
 
+def kpis_of_year(session: so.Session, year_roc: int) -> list[KpiTarget | Kpi]:
+    """The KPIs of year Y's plan with that year's targets, in plan order (every KPI as it stands when no plan
+    of that year is loaded)."""
+    targets = list(session.scalars(sa.select(KpiTarget).where(KpiTarget.year_roc == year_roc)
+                                   .order_by(KpiTarget.goal_no, KpiTarget.no)))
+    if targets or session.scalar(sa.select(sa.func.count()).select_from(KpiTarget)):
+        return targets
+    return list(session.scalars(sa.select(Kpi).order_by(Kpi.goal_no, Kpi.no)))
+
+
+def _kpi_id(kpi: KpiTarget | Kpi) -> int:
+    return kpi.kpi_id if isinstance(kpi, KpiTarget) else kpi.id
+
+
+def _programmes_by_kpi(session: so.Session, year_roc: int) -> dict[int, list[Project]]:
+    """The programmes year Y links to each KPI (its plan's links; the current links without entries)."""
+    rows = session.execute(
+        sa.select(PlanEntryKpi.kpi_id, Project).join(PlanEntry, PlanEntry.id == PlanEntryKpi.entry_id)
+        .join(Project, Project.id == PlanEntry.project_id)
+        .where(PlanEntry.year_roc == year_roc, Project.parent_id.is_(None)).order_by(PlanEntry.seq)).all()
+    if not rows and not session.scalar(sa.select(sa.func.count()).select_from(PlanEntry)):
+        return {kpi.id: projects for kpi, projects in list_kpis(session)}
+    out: dict[int, list[Project]] = {}
+    for kpi_id, project in rows:
+        out.setdefault(kpi_id, []).append(project)
+    return out
+
+
 def kpi_board(session: so.Session, year_roc: int, near_miss_pct: Decimal) -> list[KpiRow]:
-    """Every KPI with the year's actual and light, in plan order, and KPI 九-1 computed from the figures
-    (three queries, and a handful for the figures)."""
-    actuals = dict(session.execute(sa.select(KpiActual.kpi_id, KpiActual.value).where(KpiActual.year_roc == year_roc)).all())
-    board = list_kpis(session)
+    """Every KPI of year Y with the year's actual and light, in plan order, KPI 九-1 computed from the figures,
+    and each KPI's targets and actuals in every loaded year beside them (a fixed number of queries)."""
+    board = kpis_of_year(session, year_roc)
+    ids = [_kpi_id(k) for k in board]
+    actuals = {(kpi_id, year): value for kpi_id, year, value in session.execute(
+        sa.select(KpiActual.kpi_id, KpiActual.year_roc, KpiActual.value).where(KpiActual.kpi_id.in_(ids)))} if ids else {}
+    history: dict[int, list[KpiYear]] = {}
+    for t in session.scalars(sa.select(KpiTarget).where(KpiTarget.kpi_id.in_(ids)).order_by(KpiTarget.year_roc))             if ids else []:
+        actual = actuals.get((t.kpi_id, t.year_roc))
+        history.setdefault(t.kpi_id, []).append(
+            KpiYear(t.year_roc, t.target_text, actual, kpi_light(t.direction, t.target_value, actual, near_miss_pct)))
+    projects = _programmes_by_kpi(session, year_roc)
     computed = (capital_execution_actual(session, year_roc)
-                if any(kpi.code == CAPITAL_EXECUTION_KPI for kpi, _ in board) else None)
-    return [
-        KpiRow(kpi, actuals.get(kpi.id), kpi_light(kpi.direction, kpi.target_value, actuals.get(kpi.id), near_miss_pct),
-               projects, computed if kpi.code == CAPITAL_EXECUTION_KPI else None)
-        for kpi, projects in board
-    ]
+                if any(kpi.code == CAPITAL_EXECUTION_KPI for kpi in board) else None)
+    rows = []
+    for kpi in board:
+        actual = actuals.get((_kpi_id(kpi), year_roc))
+        rows.append(KpiRow(kpi, actual, kpi_light(kpi.direction, kpi.target_value, actual, near_miss_pct),
+                           projects.get(_kpi_id(kpi), []), computed if kpi.code == CAPITAL_EXECUTION_KPI else None,
+                           tuple(history.get(_kpi_id(kpi), ()))))
+    return rows
 
 
 def enter_actual(session: so.Session, code: str, year_roc: int, text: str, user: User, who: audit.Who) -> KpiActual:
     """Record (or correct) a KPI's actual for a year; budget officers and admins only."""
     if not may(actor_of(user), Action.ENTER_KPI_ACTUAL):
         raise PermissionError("not allowed to enter KPI actuals")
-    kpi = session.scalar(sa.select(Kpi).where(Kpi.code == code))
+    target = session.scalar(sa.select(KpiTarget).where(KpiTarget.year_roc == year_roc, KpiTarget.code == code))
+    kpi = target.kpi if target is not None else session.scalar(sa.select(Kpi).where(Kpi.code == code).limit(1))
     if kpi is None:
         raise FieldError("kpi", f"沒有編號 {code} 的指標")
     value = parse_number(text)

@@ -8,9 +8,10 @@ from datetime import date
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from tracker.models import CATEGORIES, Kpi, Milestone, Project, ProjectKpi, System, WorkPlan, project_systems
+from tracker.models import CATEGORIES, Kpi, Milestone, PlanEntry, Project, ProjectKpi, System, WorkPlan, project_systems
 from tracker.domain.errors import FieldError
 from tracker.domain.roc import is_roc_year
+from tracker.services import plan_years
 from tracker.services.systems import find_system_id, system_is
 
 
@@ -24,7 +25,7 @@ class PortfolioFilter:
 
     system: str | None = None  #: system code
     category: str | None = None
-    year: int | None = None  #: ROC year the project is active in
+    year: int | None = None  #: ROC year whose plan lists the project
     q: str | None = None  #: words in the name of the project, a sub-plan or the work plan
 
     @classmethod
@@ -104,7 +105,7 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
     if flt.category:
         conditions.append(Project.category == flt.category)
     if flt.year is not None:
-        conditions.append(sa.and_(Project.first_year_roc <= flt.year, Project.last_year_roc >= flt.year))
+        conditions.append(Project.id.in_(plan_years.projects_in_year(flt.year)))
     if flt.q:
         pattern = _like(flt.q)
         sub = so.aliased(Project)
@@ -122,9 +123,14 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
 def programmes_by_system(session: so.Session, flt: PortfolioFilter, *columns) -> sa.Select:
     """The system → work plan → programme join, filtered: one row per programme and each of its systems
     (a joint programme under the system asked for only); the portfolio and the Gantt list these rows."""
+    query = sa.select(*columns).select_from(Project)
+    if flt.year is not None:  # the year's entry places the programme: its work plan and 序號 that year
+        query = query.join(PlanEntry, sa.and_(PlanEntry.project_id == Project.id, PlanEntry.year_roc == flt.year))
+        query = query.join(WorkPlan, PlanEntry.work_plan_id == WorkPlan.id)
+    else:
+        query = query.join(WorkPlan, Project.work_plan_id == WorkPlan.id)
     query = (
-        sa.select(*columns).select_from(Project)
-        .join(WorkPlan, Project.work_plan_id == WorkPlan.id)
+        query
         .join(project_systems, project_systems.c.project_id == Project.id)
         .join(System, System.id == project_systems.c.system_id)
         .where(Project.parent_id.is_(None), *project_conditions(session, flt))
@@ -139,8 +145,9 @@ def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, pag
     base = programmes_by_system(session, flt, Project.id, System.id.label("system_id"))
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     page = max(1, page)
-    ordered = base.add_columns(System.sort_order, WorkPlan.sort_order.label("wp_order"), Project.seq).order_by(
-        System.sort_order, WorkPlan.sort_order, Project.seq
+    seq = PlanEntry.seq if flt.year is not None else Project.seq
+    ordered = base.add_columns(System.sort_order, WorkPlan.sort_order.label("wp_order"), seq).order_by(
+        System.sort_order, WorkPlan.sort_order, seq
     ).limit(page_size).offset((page - 1) * page_size)
     pairs = session.execute(ordered).all()
     project_ids = {p.id for p in pairs}
@@ -158,10 +165,11 @@ def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, pag
         .where(sa.or_(sub.id.in_(project_ids), sub.parent_id.in_(project_ids)))
         .group_by(sa.func.coalesce(sub.parent_id, sub.id))
     ).all()) if project_ids else {}
+    shown = {p.id: p for p in plan_years.in_year(session, list(projects.values()), flt.year)}
     rows = [
         PortfolioRow(
             system_name=systems[p.system_id].name, system_code=systems[p.system_id].code,
-            work_plan=projects[p.id].work_plan.name, project=projects[p.id],
+            work_plan=shown[p.id].work_plan.name, project=shown[p.id],
             sub_plan_count=sub_counts.get(p.id, 0), milestone_count=milestone_counts.get(p.id, 0),
             system_id=p.system_id,
         )
@@ -194,9 +202,16 @@ def list_projects(session: so.Session, flt: PortfolioFilter, page: int, page_siz
         .outerjoin(parent, Project.parent_id == parent.id)
         .where(*conditions)
     )
+    if flt.year is not None:  # plan order is the year's: its 序號 (a sub-plan after its programme's)
+        mine, theirs = so.aliased(PlanEntry), so.aliased(PlanEntry)
+        query = query.join(mine, sa.and_(mine.project_id == Project.id, mine.year_roc == flt.year)).outerjoin(
+            theirs, sa.and_(theirs.project_id == parent.id, theirs.year_roc == flt.year))
+        order = (sa.func.coalesce(theirs.seq, mine.seq), Project.parent_id.is_not(None), mine.seq, Project.id)
+    else:
+        order = (sa.func.coalesce(parent.seq, Project.seq), Project.parent_id.is_not(None), Project.seq, Project.id)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.with_only_columns(Project.id).subquery())) or 0
     projects = list(session.scalars(
-        query.order_by(sa.func.coalesce(parent.seq, Project.seq), Project.parent_id.is_not(None), Project.seq, Project.id)
+        query.order_by(*order)
         .limit(page_size).offset((max(1, page) - 1) * page_size)
         .options(so.selectinload(Project.systems), so.selectinload(Project.kpi_links), so.selectinload(Project.milestones))
     ))

@@ -17,8 +17,8 @@ import sqlalchemy.orm as so
 
 from tracker.domain.roc import to_roc_year
 from tracker.domain.plan_codes import programme_code, sub_plan_code
-from tracker.models import Kpi, Milestone, Project, ProjectKpi, System, WorkPlan
-from tracker.services import audit
+from tracker.models import Kpi, Milestone, Plan, Project, ProjectKpi, System, WorkPlan
+from tracker.services import audit, plan_years
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -196,24 +196,43 @@ class _Loader:
         return obj
 
     def run(self) -> SeedResult:
+        later = self.session.scalar(sa.select(sa.func.max(Plan.year_roc)))
+        if later is not None and later > self.plan_year:
+            # a later year's plan is loaded: this year is history, and the projects show the later entries
+            return self.result
         systems = self._systems()
         work_plans = self._work_plans()
         kpis = self._kpis()
         existing = {p.seed_key: p for p in self.session.scalars(sa.select(Project).where(Project.seed_key.is_not(None)))}
+        loaded = []
         for programme in self.data["programmes"]:
             key = f"{self.plan_year}-{programme['seq']:02d}"
             project = self._project(existing.get(key), key, programme, None, programme["seq"], work_plans, systems, kpis)
+            loaded.append(project)
             for s_seq, sub in enumerate(programme["sub_plans"], start=1):
                 sub_key = f"{key}-{sub['code']}"
-                self._project(existing.get(sub_key), sub_key, {**programme, **sub, "name_as_written": sub["name"],
-                                                               "kpis": programme["kpis"], "content": sub.get("description", "")},
-                              project, s_seq, work_plans, systems, kpis)
+                loaded.append(self._project(
+                    existing.get(sub_key), sub_key, {**programme, **sub, "name_as_written": sub["name"],
+                                                     "kpis": programme["kpis"], "content": sub.get("description", "")},
+                    project, s_seq, work_plans, systems, kpis))
+        self._plan_year(loaded, kpis)
         if self.result.changed:
             audit.record(self.session, self.who, "seed.load", "seed", self.data["source"]["title"], {
                 "created": dict(self.result.created), "updated": dict(self.result.updated),
             })
         self.session.flush()
         return self.result
+
+    def _plan_year(self, projects: list[Project], kpis: dict[str, Kpi]) -> None:
+        """The seed's year as a plan: its KPI targets and each project's entry of that year."""
+        plan_years.ensure_plan(self.session, self.plan_year, self.data["source"]["title"], self.who,
+                               source_name=self.data["source"].get("file", ""))
+        for kpi in {k.id: k for k in kpis.values()}.values():
+            plan_years.record_kpi_target(self.session, kpi, self.plan_year)
+        self.session.flush()
+        for project in projects:
+            plan_years.record_entry_from_project(self.session, project, self.plan_year)
+        self.session.flush()
 
     def _systems(self) -> dict[str, System]:
         by_code = {s.code: s for s in self.session.scalars(sa.select(System))}

@@ -16,6 +16,7 @@ from tracker.models import CATEGORIES
 from tracker.services import execution, gantt, lights, portfolio
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.report import monthly_report
+from tracker.web import plan_year
 from tracker.web import params
 from tracker.web.portfolio import as_of_param
 
@@ -99,7 +100,7 @@ def _year_and_month() -> tuple[int, int | None]:
     month = params.or_400(params.roc_month_param, request.args, "as_of")
     if month is not None:
         return month.roc_year, month.month
-    return current_app.config["PLAN_YEAR_ROC"], None
+    return plan_year.default_year(), None
 
 
 @bp.route("/execution/s-curve.<any(svg, png, pdf):fmt>")
@@ -129,7 +130,7 @@ def rates(fmt: str):
 @bp.route("/report.pdf")
 def report():
     """The monthly report for a month (?month=106-09; default: last month of the plan year)."""
-    default = RocMonth(from_roc_year(current_app.config["PLAN_YEAR_ROC"]), 12)
+    default = RocMonth(from_roc_year(plan_year.default_year()), 12)
     month = params.or_400(params.roc_month_param, request.args, "month", default)
     pdf = monthly_report(db.get_session(), month, current_app.config)
     response = Response(pdf, mimetype="application/pdf")

@@ -10,6 +10,7 @@ from tracker.domain.roc import RocDateError, parse_roc_month, to_roc_year
 from tracker.models import CATEGORIES
 from tracker.services import execution, exports, reporting_date
 from tracker.services.portfolio import list_systems
+from tracker.web import plan_year
 from tracker.web import params
 from tracker.web.completeness import month_line
 
@@ -50,7 +51,7 @@ def table():
     """The execution table in the official layout, by any level, with sorting and CSV/XLSX export."""
     session = db.get_session()
     try:
-        query = read_execution_params(request.args, current_app.config["PLAN_YEAR_ROC"])
+        query = read_execution_params(request.args, plan_year.default_year())
         report = execution.execution_report(session, thresholds=execution.thresholds_from(current_app.config), **query)
     except (ParamError, execution.ExecutionQueryError) as exc:
         return render_template("execution.html", error=exc, report=None, params=request.args,

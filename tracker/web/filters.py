@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 
 from tracker import clock, db
 from tracker.domain import audit_labels, roc
@@ -17,8 +18,9 @@ from tracker.domain.progress import slip_days
 from tracker.domain.access import ROLE_LABELS, Action, Role, may
 from tracker.domain.money import format_money
 from tracker.domain.phase import phase_label
-from tracker.services import reporting_date, review
+from tracker.services import plan_years, reporting_date, review
 from tracker.services.accounts import actor_of
+from tracker.web import plan_year
 
 STATUS_LABELS = {
     "not_started": _l("未開始"),
@@ -121,5 +123,17 @@ def init_app(app: Flask) -> None:
                 db.get_session().rollback()
                 return clock.today(app.config)
 
+        def year_switch() -> dict:
+            """The header's year switcher: the loaded plan years, the one this page shows, and which are closed
+            (nothing when the database cannot say, so an error page still draws)."""
+            try:
+                session = db.get_session()
+                years = plan_years.loaded_years(session)
+                shown = plan_year.page_year() if request.args.get("year") else plan_year.default_year()
+                return {"years": years, "shown": shown, "closed": plan_years.closed_years(session)}
+            except (SQLAlchemyError, HTTPException):
+                db.get_session().rollback()
+                return {"years": [], "shown": None, "closed": set()}
+
         return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_,
-                "queue_counts": queue_counts, "reporting_day": reporting_day}
+                "queue_counts": queue_counts, "reporting_day": reporting_day, "year_switch": year_switch}

@@ -8,6 +8,7 @@ from tracker import db
 from tracker.domain.errors import FieldError
 from tracker.services import kpis as kpis_service
 from tracker.services.accounts import who_of
+from tracker.web import plan_year
 from tracker.web.params import ParamError, roc_year_param
 
 bp = Blueprint("kpis", __name__)
@@ -16,7 +17,7 @@ bp = Blueprint("kpis", __name__)
 def _kpi_year() -> int:
     """?year= as an ROC year (the plan's year when absent); anything else is a 400."""
     try:
-        return roc_year_param(request.args, default=current_app.config["PLAN_YEAR_ROC"])
+        return roc_year_param(request.args, default=plan_year.default_year())
     except ParamError:
         abort(400, description=_("年度須為民國年，例如 106"))
 

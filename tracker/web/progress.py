@@ -11,6 +11,7 @@ from tracker.models import Milestone
 from tracker.domain.labels import REPORT_STATE_LABELS
 from tracker.services import portfolio, progress, reporting_date, review
 from tracker.services.accounts import who_of
+from tracker.web import plan_year
 from tracker.web import params
 from tracker.web.forms import CurveForm, ProgressForm, ReplanForm, ReviewForm
 from tracker.web.security import may_edit
@@ -303,7 +304,7 @@ def curve(project_id: int):
     session = db.get_session()
     project = _project_for_writing(project_id)
     try:
-        year_roc = params.roc_year_param(request.args, default=current_app.config["PLAN_YEAR_ROC"])
+        year_roc = params.roc_year_param(request.args, default=plan_year.default_year())
     except params.ParamError:
         abort(400, description=_("年度須為民國年"))
     form = CurveForm()

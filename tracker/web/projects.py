@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, g, render_template
 
 from tracker import db
 from tracker.services import audit, execution, lights, portfolio, progress
+from tracker.web import plan_year
 from tracker.web.portfolio import as_of_param
 from tracker.web.security import may_edit
 
@@ -26,7 +27,7 @@ def detail(project_id: int):
     project_light, milestone_lights = lights.project_lights(
         session, [root], as_of, lights.slip_thresholds_from(current_app.config))
     reports = progress.revisions(session, item.id) if item.parent_id is None else []
-    year = current_app.config["PLAN_YEAR_ROC"]
+    year = plan_year.default_year()
     synthetic, ledger = execution.project_history(session, item.id, year)
     return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
                            ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,

@@ -6,6 +6,7 @@ from flask import abort, current_app, jsonify, request
 from tracker import db
 from tracker.domain.roc import ROC_OFFSET
 from tracker.services import execution
+from tracker.web import plan_year
 from tracker.web.api import bp, query
 from tracker.web.api.projects import number
 from tracker.web.errors import field_errors
@@ -30,7 +31,7 @@ def execution_rates():
 
     query("getExecution")  # the document's checks first: ASCII digits, enums, no control characters
     try:
-        params = read_execution_params(request.args, current_app.config["PLAN_YEAR_ROC"])
+        params = read_execution_params(request.args, plan_year.default_year())
         report = execution.execution_report(db.get_session(), thresholds=execution.thresholds_from(current_app.config),
                                             **params)
     except (ParamError, execution.ExecutionQueryError) as exc:

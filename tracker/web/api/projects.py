@@ -1,6 +1,7 @@
 """GET /api/v1/projects and /projects/<id>: projects and sub-plans with their milestones."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -9,7 +10,8 @@ from flask import abort, current_app, jsonify, request
 from tracker import db
 from tracker.models import Milestone, Project
 from tracker.domain.slippage import Light, worst
-from tracker.services import lights, portfolio, reporting_date
+from tracker.services import lights, plan_years, portfolio, programmes, reporting_date
+from tracker.web import plan_year
 from tracker.web.api import bp, query
 from tracker.web.errors import field_errors
 
@@ -51,9 +53,12 @@ def project_lights(items: list[Project]) -> dict[int, str]:
     return out
 
 
-def project_json(p: Project, light: str | None = None) -> dict:
-    """A project (or sub-plan) as the API shows it."""
+def project_json(p: Project | plan_years.InYear, light: str | None = None) -> dict:
+    """A project (or sub-plan) as the API shows it; as a year's plan lists it when ``p`` is that year's view."""
+    year = {"year": p.year_roc, "programme_id": p.programme_id} if isinstance(p, plan_years.InYear) else {
+        "programme_id": p.id}
     return {
+        **year,
         "id": p.id, "code": p.code, "name": p.name, "work_plan": p.work_plan.name, "category": p.category,
         "systems": [s.name for s in p.systems],
         "phase_index": p.phase_index, "phase_total": p.phase_total,
@@ -69,21 +74,72 @@ def project_json(p: Project, light: str | None = None) -> dict:
 def projects():
     """Projects and sub-plans with their milestones, in plan order, one page at a time."""
     args = query("listProjects", page=1, per_page=current_app.config["API_PAGE_SIZE"])
+    session = db.get_session()
     try:
         # the values are checked against the document above; the service reads its filter as the pages do
         flt = portfolio.PortfolioFilter.from_args(request.args)
-        items, total = portfolio.list_projects(db.get_session(), flt, args["page"], args["per_page"])
+        if flt.year is None:
+            flt = dataclasses.replace(flt, year=plan_year.default_year())
+        items, total = portfolio.list_projects(session, flt, args["page"], args["per_page"])
     except portfolio.FilterError as exc:
         abort(field_errors({exc.field: exc.message}))
     shown = project_lights(items)
-    return jsonify({"projects": [project_json(p, shown[p.id]) for p in items], "page": args["page"], "per_page": args["per_page"],
-                    "total": total})
+    listed = plan_years.in_year(session, items, flt.year)
+    return jsonify({"projects": [project_json(p, shown[p.id]) for p in listed], "year": flt.year,
+                    "page": args["page"], "per_page": args["per_page"], "total": total})
 
 
 @bp.get("/projects/<id:project_id>")
 def project(project_id: int):
     """One project, same fields as in the list."""
-    item = portfolio.get_project(db.get_session(), project_id)
+    args = query("getProject")
+    session = db.get_session()
+    item = portfolio.get_project(session, project_id)
     if item is None:
         abort(404, description=f"沒有編號 {project_id} 的計畫")
-    return jsonify(project_json(item, project_lights([item])[item.id]))
+    light = project_lights([item])[item.id]
+    year = args.get("year") if args.get("year") is not None else plan_year.default_year()
+    if plan_years.entries_of_year(session, year, [item.id]).get(item.id) is None:
+        if args.get("year") is not None:
+            abort(404, description=f"{year} 年度計畫未列編號 {project_id} 的計畫")
+        return jsonify(project_json(item, light))  # not in the reporting date's year: as its latest plan lists it
+    return jsonify(project_json(plan_years.in_year(session, [item], year)[0], light))
+
+
+@bp.get("/programmes/<id:programme_id>")
+def programme(programme_id: int):
+    """A programme's whole life: its entry in each year's plan, each year's budget and execution, and totals."""
+    life = programmes.programme_life(db.get_session(), programme_id)
+    if life is None:
+        abort(404, description=f"沒有編號 {programme_id} 的計畫")
+    return jsonify(programme_json(life))
+
+
+def programme_json(life: programmes.ProgrammeLife) -> dict:
+    """A programme's life as the API shows it."""
+    def money(value):
+        return number(value)
+
+    return {
+        "programme_id": life.project.id, "name": life.project.name, "code": life.project.code,
+        "systems": [s.name for s in life.project.systems],
+        "first_year": life.project.first_year_roc, "last_year": life.project.last_year_roc,
+        "entries": [{
+            "year": y.year_roc, "code": y.entry.code, "name": y.entry.name, "name_as_written": y.entry.name_as_written,
+            "phase_index": y.entry.phase_index, "phase_total": y.entry.phase_total, "category": y.entry.category,
+            "work_plan": y.entry.work_plan.name, "kpis": [link.written_name for link in y.entry.kpi_links],
+            "milestones": [milestone_json(m) for m in y.milestones],
+            "sub_plans": [{"id": s.project.id, "code": s.entry.code, "name": s.entry.name, "parent_id": life.project.id,
+                           "phase_index": s.entry.phase_index, "phase_total": s.entry.phase_total,
+                           "milestones": [milestone_json(m) for m in s.milestones]} for s in y.sub_plans],
+            "closed": y.is_closed,
+        } for y in life.years],
+        "budgets": [{"year": b.year_roc, "kind": b.kind, "original": money(b.original),
+                     "supplementary": money(b.supplementary), "carried_over": money(b.carried_over),
+                     "available_budget": money(b.available), "executed": money(b.executed),
+                     "figures_month": b.figures_month} for b in life.budgets],
+        "life_to_date": {kind: {"budget": money(t.budget), "executed": money(t.executed)}
+                         for kind, t in life.totals.items()},
+        "reports": [{"year": r.year_roc, "month": r.month, "state": r.state, "actual_percent": number(r.actual_percent),
+                     "planned_percent": number(r.planned_percent)} for r in life.reports],
+    }

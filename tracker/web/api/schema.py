@@ -73,6 +73,9 @@ SCHEMAS: dict[str, dict] = {
                      "parent_id", "kpis", "milestones"],
         "properties": {
             "id": {"type": "integer"},
+            "programme_id": {"type": "integer", "description": "The programme's id, the same in every year's plan "
+                                                              "(equal to id)"},
+            "year": {"type": "integer", "description": "The ROC year whose plan entry the fields show"},
             "name": {"type": "string"},
             "work_plan": {"type": "string"},
             "category": {"enum": list(CATEGORIES)},
@@ -99,14 +102,32 @@ SCHEMAS: dict[str, dict] = {
         "type": "object", "required": ["projects"],
         "properties": {
             "projects": {"type": "array", "items": {"$ref": "#/components/schemas/Project"}},
+            "year": {"type": "integer", "description": "The ROC year listed (default: the reporting date's)"},
             "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+        },
+        "additionalProperties": False,
+    },
+    "Programme": {
+        "type": "object", "required": ["programme_id", "name", "entries", "budgets", "life_to_date"],
+        "properties": {
+            "programme_id": {"type": "integer"}, "name": {"type": "string", "description": "The latest year's name"},
+            "code": {"type": ["string", "null"]}, "systems": {"type": "array", "items": {"type": "string"}},
+            "first_year": {"type": "integer"}, "last_year": {"type": "integer"},
+            "entries": {"type": "array", "description": "The programme as each year's plan lists it, oldest first",
+                        "items": {"type": "object"}},
+            "budgets": {"type": "array", "description": "Each year's budget and 執行數 (千元), the programme's and "
+                                                       "its sub-plans' together", "items": {"type": "object"}},
+            "life_to_date": {"type": "object", "description": "By kind: budget (原 + 追加 of every year; a "
+                                                              "carry-over is not counted twice) and executed"},
+            "reports": {"type": "array", "items": {"type": "object"}},
         },
         "additionalProperties": False,
     },
     "Kpi": {
         "type": "object", "required": ["goal", "name", "measure", "target", "unit", "direction"],
         "properties": {
-            "code": {"type": "string"},
+            "kpi_id": {"type": "integer", "description": "The KPI's id, the same in every year"},
+            "code": {"type": "string", "description": "Its number in that year's plan (一-1)"},
             "goal": {"type": "string"},
             "name": {"type": "string"},
             "measure": {"type": "string"},
@@ -249,7 +270,8 @@ SCHEMAS: dict[str, dict] = {
     },
     "KpiList": {
         "type": "object", "required": ["kpis"],
-        "properties": {"kpis": {"type": "array", "items": {"$ref": "#/components/schemas/Kpi"}}},
+        "properties": {"kpis": {"type": "array", "items": {"$ref": "#/components/schemas/Kpi"}},
+                       "year": {"type": "integer", "description": "The ROC year whose targets are listed"}},
         "additionalProperties": False,
     },
     "AuditEntry": {
@@ -396,18 +418,25 @@ _R404 = _json("Error", "No such record")
 OPERATIONS: dict[str, tuple[str, str, dict]] = {
     "listProjects": ("get", "/projects", {
         "summary": "Projects and sub-plans with milestones, in plan order",
-        "parameters": [_SYSTEM, _CATEGORY, _query("year", _YEAR, "ROC year the project is active in"),
+        "parameters": [_SYSTEM, _CATEGORY, _query("year", _YEAR, "ROC year whose plan entries are listed "
+                                                                 "(default: the reporting date's year)"),
                        _query("q", {**_PLAIN_TEXT, "examples": ["監獄", "擴建"]}, "Words in a name"), _PAGE, _PER_PAGE],
         "responses": {"200": _json("ProjectList", "One page of projects"), "400": _R400, "401": _R401},
     }),
     "getProject": ("get", "/projects/{id}", {
         "summary": "One project",
+        "parameters": [_ID_PATH, _query("year", _YEAR, "Show the project as this ROC year's plan lists it")],
+        "responses": {"200": _json("Project", "The project"), "400": _R400, "401": _R401, "404": _R404},
+    }),
+    "getProgramme": ("get", "/programmes/{id}", {
+        "summary": "A programme's whole life: its entry in each year's plan, budgets and execution by year",
         "parameters": [_ID_PATH],
-        "responses": {"200": _json("Project", "The project"), "401": _R401, "404": _R404},
+        "responses": {"200": _json("Programme", "The programme"), "401": _R401, "404": _R404},
     }),
     "listKpis": ("get", "/kpis", {
-        "summary": "The KPIs of the plan",
-        "responses": {"200": _json("KpiList", "All KPIs"), "401": _R401},
+        "summary": "The KPIs of a year's plan, with that year's targets",
+        "parameters": [_query("year", _YEAR, "ROC year (default: the reporting date's year)")],
+        "responses": {"200": _json("KpiList", "All KPIs"), "400": _R400, "401": _R401},
     }),
     "getExecution": ("get", "/execution", {
         "summary": "Execution figures and official rates by a level of the portfolio",
