@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker import db
-from tracker.models import Milestone, Project
+from tracker.models import Milestone, PlanEntry, Project
 from tracker.services import datastamp, lights
 from tracker.services.cache import StampedCache
 
@@ -31,7 +31,10 @@ def test_portfolio_page_shows_what_another_process_just_changed(seeded, make_use
     assert content(client.get("/?as_of=2017-06-30").get_data(as_text=True)) == content(before)  # served again, unchanged
 
     with db.new_session(seeded) as other:  # as the CLI or the scheduler would, outside this web process's request
-        other.get(Project, project_id(other, YILAN)).name = "宜蘭監獄擴建計畫（更名）"
+        renamed = other.get(Project, project_id(other, YILAN))
+        renamed.name = "宜蘭監獄擴建計畫（更名）"
+        for entry in other.scalars(sa.select(PlanEntry).where(PlanEntry.project_id == renamed.id)):
+            entry.name = renamed.name  # the name as the year's plan lists it, which the pages show
         other.commit()
 
     after = client.get("/?as_of=2017-06-30").get_data(as_text=True)

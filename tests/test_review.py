@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_token, new_browser, project_id, token_for
-from tracker import db
 from tracker.models import Alert, AuditEntry, PlannedCurve, ProgressReport, Project
 from tracker.domain.slippage import Light
 from tracker.services import audit, reporting_date

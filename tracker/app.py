@@ -61,6 +61,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
                              i18n, kpis, ledger, params, portfolio, progress, projects, security)
     from tracker.web import attachments as attachment_files
     from tracker.web import completeness
+    from tracker.web import years as year_pages
+    from tracker.web import plans as plan_pages
 
     # `<id:...>` in every URL: ASCII digits within the ids' range, anything else a 404 (never a database overflow).
     app.url_map.converters["id"] = params.IdConverter
@@ -85,6 +87,8 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(charts.bp)
     app.register_blueprint(attachment_files.bp)
+    app.register_blueprint(year_pages.bp)
+    app.register_blueprint(plan_pages.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     return app

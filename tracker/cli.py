@@ -15,7 +15,7 @@ from tracker.app import create_app
 from tracker.models import Project, User
 from tracker.domain.access import Role
 from tracker.domain.roc import format_roc_date
-from tracker.services import accounts, audit, demo, ledger_import, reporting_date, seed
+from tracker.services import accounts, audit, demo, ledger_import, plans, reporting_date, seed
 from tracker.services.scans import rescan_after_import
 from tracker.domain.roc import ROC_YEAR_MAX, ROC_YEAR_MIN
 
@@ -34,6 +34,8 @@ def friendly_errors(func):
         except ledger_import.ImportRefused as exc:
             raise click.ClickException(str(exc)) from None
         except demo.DemoRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        except plans.PlanImportError as exc:
             raise click.ClickException(str(exc)) from None
         except sa.exc.IntegrityError:
             raise click.ClickException("another change to the same rows landed first; nothing was written, "
@@ -126,6 +128,75 @@ def init_command(seed_path: str | None) -> None:
     migrate.upgrade(db.get_engine())
     result = _load_seed(seed_path or current_app.config["SEED_PATH"])
     click.echo(result.summary())
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """A year's 施政計畫, read from its text."""
+
+
+@plan_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", "year", type=click.IntRange(ROC_YEAR_MIN, ROC_YEAR_MAX), required=True,
+              help="The plan's ROC year (107); the title must name the same year.")
+@click.option("--dry-run", is_flag=True, help="Show what the plan would change; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--replace", is_flag=True, help="Load again a year already loaded, replacing its entries.")
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help='JSON {"<this year\'s 序號>": <programme_id> or null}: settles ambiguous matches.')
+@with_appcontext
+@friendly_errors
+def plan_import_command(file: str, year: int, dry_run: bool, fmt: str, replace: bool, mapping_file: str | None) -> None:
+    """Read a plan's text, match its programmes to last year's, and load it all or nothing."""
+    import json
+    from pathlib import Path
+
+    limit = current_app.config["PLAN_MAX_MB"] * 1024 * 1024
+    if Path(file).stat().st_size > limit:
+        raise click.ClickException(f"{file}: larger than PLAN_MAX_MB ({current_app.config['PLAN_MAX_MB']} MB)")
+    text = plans.read_text(Path(file).read_bytes(), limit)
+    mapping = plans.read_mapping(Path(mapping_file).read_bytes()) if mapping_file else None
+    with db.new_session() as session:
+        if dry_run:
+            preview = plans.preview_plan(session, text, year, filename=Path(file).name, mapping=mapping, replace=replace)
+        else:
+            try:
+                preview = plans.import_plan(session, text, year, audit.CLI, filename=Path(file).name,
+                                            mapping=mapping, replace=replace)
+            except plans.PlanImportError:
+                session.rollback()
+                if fmt == "json":
+                    preview = plans.preview_plan(session, text, year, filename=Path(file).name, mapping=mapping,
+                                                 replace=replace)
+                    click.echo(json.dumps(preview.as_json(), ensure_ascii=False, indent=2))
+                raise
+            session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(preview.as_json(), ensure_ascii=False, indent=2))
+        if preview.problems or preview.ambiguous:
+            raise SystemExit(1)
+        return
+    for p in preview.problems:
+        click.echo(f"problem: {'line ' + str(p['line']) + ': ' if p['line'] else ''}"
+                   f"{p['text'] + ': ' if p['text'] else ''}{p['message']}")
+    for a in preview.ambiguous:
+        click.echo(f"ambiguous: {a['code']} {a['name']}: "
+                   + "; ".join(f"{c['programme_id']} {c['name']} ({c['score']:.2f})" for c in a["candidates"]))
+    for item in preview.continuing:
+        click.echo(f"continuing: {item['code']} {item['name']} ← {item['programme_id']} {item['previous_name']}"
+                   f" ({item['score']:.2f})")
+    for item in preview.new:
+        click.echo(f"new: {item['code']} {item['name']}")
+    for item in preview.dropped:
+        click.echo(f"dropped: {item['programme_id']} {item['name']}")
+    for item in preview.changed:
+        click.echo(f"changed: {item['kind']} {item['code']} {item['name']}: "
+                   + "; ".join(f"{k} {v[0]} → {v[1]}" for k, v in item["changes"].items()))
+    state = "applied" if preview.applied else "dry run, nothing written"
+    click.echo(f"plan {year}: {len(preview.new)} new, {len(preview.continuing)} continuing, "
+               f"{len(preview.dropped)} dropped, {len(preview.changed)} changed, {preview.kpis} KPIs ({state})")
+    if preview.problems or preview.ambiguous:
+        raise SystemExit(1)
 
 
 @main.group("users")
@@ -448,6 +519,77 @@ def ledger_undo_command(import_id: int) -> None:
     click.echo(f"import {import_id} undone: {result.deleted} rows deleted, {result.restored} restored")
     if rescan:
         click.echo(f"execution alerts: {rescan.summary()}")
+
+
+@main.group("year")
+def year_group() -> None:
+    """Plan years: the year close (年度結束)."""
+
+
+def _echo_proposals(state) -> None:
+    """The close's table: code, name, 可支用預算數, December's 執行數, the proposed 以前年度保留數 (千元)."""
+    for p in state.proposals:
+        click.echo(f"  {p.code or '-'}\t{p.name}\tavailable {_amount_text(p.available)}\t"
+                   f"executed {_amount_text(p.executed)}\tproposed {_amount_text(p.proposed)}")
+
+
+@year_group.command("close")
+@click.argument("year", type=click.IntRange(ROC_YEAR_MIN, ROC_YEAR_MAX))
+@click.option("--dry-run", is_flag=True, help="Print the proposals (and check the amounts given); write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--accept-all", is_flag=True, help="Carry over every proposed amount as it is.")
+@click.option("--proposals", "proposals_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help='A JSON file {"<plan code>": "123.456", ...} of amounts (千元); rows left out keep the proposal.')
+@with_appcontext
+@friendly_errors
+def year_close_command(year: int, dry_run: bool, fmt: str, accept_all: bool, proposals_file: str | None) -> None:
+    """Close YEAR: each capital budget's year-end unexecuted amount becomes YEAR+1's 以前年度保留數; YEAR is read-only."""
+    import json
+    from decimal import Decimal
+    from pathlib import Path
+
+    from tracker.services import years
+
+    if accept_all and proposals_file:
+        raise click.UsageError("give --accept-all or --proposals FILE, not both")
+    if not (accept_all or proposals_file or dry_run):
+        raise click.UsageError("choose --accept-all (carry every proposal over as it is) or --proposals FILE "
+                               "(your amounts), or look first with --dry-run")
+    given = None
+    if proposals_file:
+        try:
+            given = json.loads(Path(proposals_file).read_text(encoding="utf-8-sig"), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(f"not a JSON file: {exc}", param_hint="--proposals") from None
+        if not isinstance(given, dict):
+            raise click.BadParameter('expected a JSON object {"<plan code>": "123.456", ...}',
+                                     param_hint="--proposals")
+    with db.new_session() as session:
+        try:
+            state = years.year_state(session, year)
+            result = None
+            if given is not None or accept_all:
+                amounts = years.amounts_by_code(state, {str(k): str(v) for k, v in given.items()}) if given else {}
+                result = years.close_year(session, year, amounts, audit.CLI, dry_run=dry_run)
+        except years.CloseRefused as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        if result is not None and not dry_run:
+            session.commit()
+            state = years.year_state(session, year)
+    if fmt == "json":
+        click.echo(json.dumps(state.as_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"year {year}: {len(state.proposals)} capital budgets"
+               + (f" (closed by {state.closed_by})" if state.is_closed else ""))
+    _echo_proposals(state)
+    if result is None:
+        click.echo("dry run: nothing written; give --accept-all or --proposals FILE to close the year")
+        return
+    verb = "would be" if dry_run else "were"
+    click.echo(f"{year + 1} budgets: {result.created} {verb} created, {result.changed} {verb} changed; "
+               f"{result.resolved} open alerts {verb} resolved (年度結束)"
+               + ("; dry run: nothing written" if dry_run else f"; year {year} is closed and read-only"))
 
 
 @main.command("scan")

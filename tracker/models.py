@@ -86,9 +86,9 @@ class Kpi(Base):
     __table_args__ = (sa.CheckConstraint("direction IN ('at_least', 'at_most')", name="direction"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    #: 一-1 … 九-2: goal numeral and number within the goal, in the latest plan that lists the KPI (a later
-    #: year may number it differently; each year's numbering is in kpi_targets).
-    code: so.Mapped[str] = so.mapped_column(sa.String(8), index=True)
+    #: 一-1 … 九-2: goal numeral and number within the goal, in the latest plan that lists the KPI (each year's
+    #: numbering is in kpi_targets; a KPI no later plan lists gives its number up as 「~id」).
+    code: so.Mapped[str] = so.mapped_column(sa.String(8), unique=True)
     goal_no: so.Mapped[int]
     #: 關鍵策略目標
     goal: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -837,4 +837,20 @@ class LedgerPreview(Base):
     data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
     #: A digest of the stored figures the file would change, as they were at the preview.
     fingerprint: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+class PlanPreview(Base):
+    """A plan text an admin uploaded, waiting for confirmation: the preview shown, written only when confirmed."""
+
+    __tablename__ = "plan_previews"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: Random; the confirmation form carries it.
+    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    year_roc: so.Mapped[int]
+    is_replace: so.Mapped[bool] = so.mapped_column(default=False)
+    text: so.Mapped[str] = so.mapped_column(sa.Text, deferred=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

@@ -40,6 +40,8 @@ class Action(str, enum.Enum):
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"  #: the reporting date
     REVIEW_REPORT = "review_report"  #: return or approve a programme's monthly report
+    CLOSE_YEAR = "close_year"  #: 年度結束: carry the year's unexecuted capital budget over and make the year read-only
+    IMPORT_PLAN = "import_plan"  #: load a year's 施政計畫 from its text (admins only)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def may(actor: Actor | None, action: Action, project_system_codes: Iterable[str]
             and actor.system_code is not None
             and actor.system_code in set(project_system_codes)
         )
-    if action in (Action.EDIT_BUDGET, Action.ENTER_KPI_ACTUAL):
+    if action in (Action.EDIT_BUDGET, Action.ENTER_KPI_ACTUAL, Action.CLOSE_YEAR):
         return actor.role is Role.BUDGET_OFFICER
     if action is Action.ACKNOWLEDGE_ALERT:
         if actor.role is Role.BUDGET_OFFICER:

@@ -56,6 +56,9 @@ ACTION_LABELS: dict[str, str] = {
     "ledger.import": "匯入預算或月報檔",
     "ledger.replace": "更正預算或月報數字",
     "ledger.undo": "復原匯入",
+    "year.close": "辦理年度結束",
+    "year.carry_over": "年度結束轉列以前年度保留數",
+    "plan.import": "由計畫書文字載入年度計畫",
     "demo.load": "載入模擬數字",
     "demo.clear": "移除模擬數字",
     "scan.schedule": "期程掃描",
@@ -75,8 +78,10 @@ ACTION_GROUP_LABELS: dict[str, str] = {
     "progress.": "月進度與審核（全部）",
     "milestone.": "里程碑（全部）",
     "ledger.": "預算與月報（全部）",
+    "year.": "年度結束（全部）",
     "scan.": "掃描（全部）",
     "seed.": "計畫書資料（全部）",
+    "plan.": "年度計畫載入（全部）",
     "job.": "排程工作（全部）",
 }
 
@@ -103,6 +108,7 @@ ENTITY_LABELS: dict[str, str] = {
     "report": "月報",
     "progress_report": "月報",
     "attachment": "附件",
+    "plan": "年度施政計畫",
 }
 
 #: Change keys → the label of the form field they were entered in (or the column they name).
@@ -111,6 +117,9 @@ FIELD_LABELS: dict[str, str] = {
     "deleted": "刪除列數",
     "restored": "還原列數",
     "is_correction": "更正檔",
+    # the year close (年度結束)
+    "year_roc": "年度",
+    "closed_by": "辦理人",
     # the monthly progress form (ProgressForm)
     "planned_percent": "本月預定進度（累計%）",
     "actual_percent": "本月實際進度（累計%）",
@@ -236,6 +245,15 @@ ENTITY_FIELD_LABELS: dict[tuple[str, str], str] = {
 
 #: The same key read differently in the entries of one action family (an attachment's name on a project's entry).
 ACTION_FIELD_LABELS: dict[tuple[str, str], str] = {
+    ("plan.import", "file"): "計畫書檔案",
+    ("plan.import", "new"): "新增計畫數",
+    ("plan.import", "continuing"): "延續計畫數",
+    ("plan.import", "dropped"): "不再列出計畫數",
+    ("plan.import", "replaced"): "取代已載入年度",
+    ("plan.import", "programmes"): "新建計畫數",
+    ("plan.import", "sub_plans"): "新建子計畫數",
+    ("plan.import", "milestones"): "新建里程碑數",
+    ("plan.import", "kpis"): "新建指標數",
     ("attachment.", "name"): "檔案名稱",
     ("curve.update", "reason"): "變更原因",  # CurveForm.reason (ReplanForm's reason is 重新規劃原因)
 }

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from tracker.models import Budget, MonthEnd, Project
-from tracker.services import audit
+from tracker.services import audit, plan_years
 from tracker.domain.execution import available_budget
 from tracker.domain.roc import roc_month_end
 
@@ -39,7 +39,9 @@ class DemoResult:
 
 
 def clear_demo(session: so.Session, year_roc: int) -> int:
-    """Remove the synthetic figures of a year; return how many rows went."""
+    """Remove the synthetic figures of a year; return how many rows went (none of a closed year)."""
+    if plan_years.is_closed(session, year_roc):
+        raise DemoRefused(f"{year_roc} 年度已辦理年度結束；其數字不再變更")
     removed = session.execute(sa.delete(MonthEnd).where(MonthEnd.year_roc == year_roc, MonthEnd.is_synthetic.is_(True))).rowcount
     removed += session.execute(sa.delete(Budget).where(Budget.year_roc == year_roc, Budget.is_synthetic.is_(True))).rowcount
     return removed or 0
@@ -47,6 +49,8 @@ def clear_demo(session: so.Session, year_roc: int) -> int:
 
 def load_demo(session: so.Session, year_roc: int, who: audit.Who, seed: int = 106) -> DemoResult:
     """Replace the year's synthetic figures with a fresh series for every capital programme."""
+    if plan_years.is_closed(session, year_roc):
+        raise DemoRefused(f"{year_roc} 年度已辦理年度結束；其數字不再變更")
     imported = session.scalar(sa.select(MonthEnd.id).where(MonthEnd.year_roc == year_roc, MonthEnd.is_synthetic.is_(False)).limit(1)) \
         or session.scalar(sa.select(Budget.id).where(Budget.year_roc == year_roc, Budget.is_synthetic.is_(False)).limit(1))
     if imported:

@@ -10,7 +10,7 @@ import sqlalchemy.orm as so
 from tracker.domain.execution import ExecutionThresholds, is_below_target, is_low_execution, round_rate
 from tracker.domain.roc import format_roc_month, from_roc_year, to_roc_year
 from tracker.models import Budget, MonthEnd
-from tracker.services import audit, scanstate
+from tracker.services import audit, plan_years, scanstate
 from tracker.services.alerts import Finding, ScanResult
 from tracker.services.execution import dataset, execution_report
 from tracker.services.incremental_scan import Judgement, run_incremental_scan
@@ -31,10 +31,12 @@ def month_end_before(as_of: date) -> tuple[int, int]:
 def _judged_month(session: so.Session, as_of: date) -> tuple[int, int | None, bool]:
     """The (ROC year, month, synthetic?) the execution rules judge on a date: the latest month-end
     figures available by the last month-end (a late report keeps the last judgement); month None
-    when that year has none."""
+    when that year has none or has been closed (年度結束)."""
     year, month = month_end_before(as_of)
     year_roc = to_roc_year(year)
     synthetic = bool(dataset(session, year_roc))
+    if plan_years.is_closed(session, year_roc):
+        return year_roc, None, synthetic  # a closed year (年度結束) is history: nothing is judged, nothing reopens
     month = session.scalar(sa.select(sa.func.max(MonthEnd.month)).where(
         MonthEnd.year_roc == year_roc, MonthEnd.kind == "capital", MonthEnd.is_synthetic.is_(synthetic),
         MonthEnd.month <= month))

@@ -14,6 +14,7 @@ from tracker.domain.phase import Phase
 from tracker.domain.roc import format_roc_date, from_roc_year
 from tracker.domain.slippage import Light, SlipThresholds, Verdict, worst
 from tracker.models import Milestone, Project, System, WorkPlan, project_systems
+from tracker.services import plan_years
 from tracker.services.portfolio import FilterError, PortfolioFilter, project_conditions
 from tracker.services.schedule_facts import programme_judgements
 from tracker.services.systems import system_is
@@ -29,7 +30,7 @@ class GanttFilter:
 
     system: str | None = None  #: system code or name (檢察 or prosecution)
     category: str | None = None  #: 計畫類別
-    year: int | None = None  #: ROC year the project runs in
+    year: int | None = None  #: ROC year whose plan lists the project
     late_only: bool = False  #: only red lights (落後)
 
     @classmethod
@@ -47,7 +48,7 @@ class GanttFilter:
         if self.category:
             parts.append(tr("類別：%(category)s", category=self.category))
         if self.year is not None:
-            parts.append(tr("%(year)s 年度執行中", year=self.year))
+            parts.append(tr("%(year)s 年度計畫", year=self.year))
         if self.late_only:
             parts.append(tr("僅列落後（紅燈）"))
         return tr("；").join(parts) or tr("全部計畫")
@@ -119,10 +120,12 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     by_programme: dict[int, list[tuple[sa.Row, Verdict]]] = defaultdict(list)  #: with its sub-plans'
     programme_light: dict[int, Light] = {}  #: the one judgement's light (milestones, curve, latest report)
     if programme_ids:
-        for sub in session.scalars(sa.select(Project).where(Project.parent_id.in_(programme_ids))
+        subs = sa.select(Project).where(Project.parent_id.in_(programme_ids))
+        if flt.year is not None:  # the sub-plans the year's plan lists
+            subs = subs.where(Project.id.in_(plan_years.projects_in_year(flt.year)))
+        for sub in session.scalars(subs
                                    .order_by(Project.parent_id, Project.seq, Project.id)):
-            if flt.year is None or sub.first_year_roc <= flt.year <= sub.last_year_roc:
-                sub_plans[sub.parent_id].append(sub)
+            sub_plans[sub.parent_id].append(sub)
         # the milestones the lights judge, with what a row draws besides (order, baseline), in the lights' loop
         judgements = programme_judgements(session, programme_ids, as_of, thresholds, Milestone.seq,
                                           Milestone.baseline_start_on, Milestone.baseline_finish_on)

@@ -20,7 +20,7 @@ from tracker.models import (
     as_utc,
     utcnow,
 )
-from tracker.services import audit
+from tracker.services import audit, plan_years
 from tracker.services.accounts import check_may
 from tracker.services.ledger_import import Change, ImportResult
 
@@ -167,6 +167,11 @@ def undo_import(session: so.Session, import_id: int, who: audit.Who) -> UndoResu
         raise UndoRefused(f"找不到第 {import_id} 次匯入")
     if entry.undone_at is not None:
         raise UndoRefused(f"第 {import_id} 次匯入已於先前復原，不能再復原一次")
+    for year_roc in sorted({c.key["year_roc"] for c in entry.changes}):
+        try:
+            plan_years.ensure_open(session, year_roc, field="year")
+        except plan_years.YearClosedError as exc:
+            raise UndoRefused(f"第 {import_id} 次匯入不能復原：{exc.message}") from None
     mine = {_key_of(c.table_name, c.key) for c in entry.changes}
     later = session.execute(
         sa.select(LedgerImportChange.import_id, LedgerImportChange.table_name, LedgerImportChange.key)

@@ -21,7 +21,7 @@ from tracker.domain.money import format_amount
 from tracker.domain.names import closest, fold
 from tracker.domain.roc import is_roc_year
 from tracker.models import Budget, MonthEnd, Project, User
-from tracker.services import audit
+from tracker.services import audit, plan_years
 from tracker.services.accounts import check_may
 
 #: How many problems str(ImportRefused) lists; the exception keeps them all.
@@ -402,6 +402,18 @@ class _Checker:
             return None
         return amount
 
+    def check_open_years(self, rows: list[_Row]) -> None:
+        """A closed year (年度結束) is read-only: its rows are refused, once per year, at its first row."""
+        first: dict[int, list[int]] = {}
+        for row in rows:
+            if row.year is not None:
+                first.setdefault(row.year, []).append(row.number)
+        closed = plan_years.closed_years(self.session) if first else set()  # one query, however many years
+        for year, numbers in sorted(first.items()):
+            if year in closed:
+                more = f"（本檔共 {len(numbers)} 列屬該年度）" if len(numbers) > 1 else ""
+                self._problem(numbers[0], "year", f"{plan_years.closed_message(year)}{more}")
+
     def check_duplicates(self, rows: list[_Row]) -> None:
         """A key given twice: the later row is refused, naming the earlier one."""
         what = "計畫、年度、月份及經資門" if self.kind == "month_end" else "計畫、年度及經資門"
@@ -694,6 +706,7 @@ def import_ledger(session: so.Session, filename: str, data: bytes, who: audit.Wh
         if not records:
             raise ImportRefused([RowProblem(None, None, "每一列的金額都是空白，沒有可匯入的數字")])
     rows = [checker.parse(number, cells) for number, cells in records]
+    checker.check_open_years(rows)
     checker.check_duplicates(rows)
     checker.check_double_counting(rows)
     if kind == "month_end":

@@ -49,10 +49,15 @@ def is_closed(session: so.Session, year_roc: int) -> bool:
     return session.scalar(sa.select(Plan.closed_at).where(Plan.year_roc == year_roc)) is not None
 
 
+def closed_message(year_roc: int) -> str:
+    """What a refused write into a closed year says."""
+    return f"民國 {year_roc} 年度已辦理年度結束，其預算、執行數字與月報不能再變更"
+
+
 def ensure_open(session: so.Session, year_roc: int, field: str = "year") -> None:
     """Refuse a write into a closed year: the one check every writer of figures, budgets and reports calls."""
     if is_closed(session, year_roc):
-        raise YearClosedError(field, f"民國 {year_roc} 年度已辦理年度結束，其預算、執行數字與月報不能再變更")
+        raise YearClosedError(field, closed_message(year_roc))
 
 
 def entries_of_year(session: so.Session, year_roc: int, project_ids: list[int] | None = None) -> dict[int, PlanEntry]:

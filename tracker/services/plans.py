@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,8 @@ from tracker.domain.names import fold
 from tracker.domain.plan_codes import programme_code, sub_plan_code
 from tracker.domain.plan_text import PlanText, parse_plan_text
 from tracker.models import (Budget, Kpi, KpiTarget, Milestone, MonthEnd, Plan, PlanEntry, PlanEntryKpi,
-                            PlanEntryMilestone, ProgressReport, Project, ProjectKpi, System, WorkPlan)
+                            PlanEntryMilestone, ProgressReport, Project, ProjectKpi, System, WorkPlan, as_utc, utcnow)
+from tracker.models import PlanPreview as PlanPreviewRow
 from tracker.services import audit, plan_years
 from tracker.services.seed import validate_seed
 
@@ -372,11 +374,12 @@ class _Applier:
         if not self.p.replaced:
             return
         matched = {pid for pid in self.p.matches.values() if pid is not None}
-        for pid, entry in self.p.replaced.items():
-            project = self.session.get(Project, pid)
-            if project.parent_id is None and pid not in matched and _only_year(self.session, pid, self.year) \
-                    and not _holds_data(self.session, pid):
-                self.session.delete(project)
+        gone = [pid for pid in self.p.replaced
+                if self.session.get(Project, pid).parent_id is None and pid not in matched
+                and _only_year(self.session, pid, self.year) and not _holds_data(self.session, pid)]
+        if gone:  # in SQL: the database's cascades take its sub-plans, milestones and entries with it
+            self.session.execute(sa.delete(Project).where(Project.parent_id.in_(gone)))
+            self.session.execute(sa.delete(Project).where(Project.id.in_(gone)))
         self.session.execute(sa.delete(PlanEntry).where(PlanEntry.year_roc == self.year))
         self.session.execute(sa.delete(KpiTarget).where(KpiTarget.year_roc == self.year))
         self.session.flush()
@@ -405,11 +408,22 @@ class _Applier:
         identity = _kpi_identity(self.session)
         latest = dict(self.session.execute(sa.select(KpiTarget.kpi_id, sa.func.max(KpiTarget.year_roc))
                                            .group_by(KpiTarget.kpi_id)).all())
-        by_written: dict[str, Kpi] = {}
+        found = {}
         for item in self.data["kpis"]:
             kpi = identity.get(fold(item["name"]))
             if kpi is None:
                 kpi = next((identity[fold(a)] for a in item.get("aliases", []) if fold(a) in identity), None)
+            found[item["code"]] = kpi
+        # This year's numbers go to this year's KPIs: a KPI that holds one of them under another number first
+        # gives it up (its number in each year stays in kpi_targets).
+        codes = set(found)
+        for kpi in {k.id: k for k in identity.values()}.values():
+            if kpi.code in codes and found.get(kpi.code) is not kpi and latest.get(kpi.id, 0) <= self.year:
+                kpi.code = f"~{kpi.id}"
+        self.session.flush()
+        by_written: dict[str, Kpi] = {}
+        for item in self.data["kpis"]:
+            kpi = found[item["code"]]
             values = {
                 "code": item["code"], "goal_no": item["goal_no"], "goal": item["goal"], "no": item["no"],
                 "name": item["name"], "measure": item["measure"], "target_value": Decimal(item["target"]),
@@ -419,8 +433,14 @@ class _Applier:
             }
             if kpi is None:
                 kpi = Kpi(aliases=list(item.get("aliases", [])), **values)
+                # a later year's KPI holds the number (an earlier plan loaded after a later one): this one waits
+                held = self.session.scalar(sa.select(Kpi.id).where(Kpi.code == item["code"]))
+                if held is not None:
+                    kpi.code = f"~n{len(self.counts)}{self.counts['kpis']}"
                 self.session.add(kpi)
                 self.session.flush()
+                if held is not None:
+                    kpi.code = f"~{kpi.id}"
                 self.counts["kpis"] += 1
             elif latest.get(kpi.id, 0) <= self.year:
                 for name, value in values.items():
@@ -568,3 +588,35 @@ def _plain(value: Decimal) -> str:
     """A target as the seed writes it: 3800, 87.02 (no trailing zeros)."""
     text = format(value.normalize(), "f")
     return text
+
+
+class PreviewRefused(Exception):
+    """A confirmation that cannot be carried out (expired, someone else's, already applied)."""
+
+
+def keep_preview(session: so.Session, text: str, year: int, *, filename: str, replace: bool, user_id: int | None,
+                 lifetime: timedelta) -> str:
+    """Keep an uploaded plan for its confirmation; the token the confirmation form carries. The caller commits."""
+    clean_previews(session, lifetime)
+    token = secrets.token_urlsafe(32)
+    session.add(PlanPreviewRow(token=token, user_id=user_id, filename=(filename or "")[:255], year_roc=year,
+                               is_replace=replace, text=text))
+    session.flush()
+    return token
+
+
+def clean_previews(session: so.Session, lifetime: timedelta) -> int:
+    """Delete plan previews older than ``lifetime``; how many."""
+    return session.execute(sa.delete(PlanPreviewRow).where(PlanPreviewRow.created_at < utcnow() - lifetime)).rowcount
+
+
+def kept_preview(session: so.Session, token: str, user_id: int | None, lifetime: timedelta) -> PlanPreviewRow:
+    """A kept plan preview of this user, not expired; else PreviewRefused saying why."""
+    row = session.scalars(sa.select(PlanPreviewRow).where(PlanPreviewRow.token == (token or ""))).one_or_none()
+    if row is None:
+        raise PreviewRefused("找不到這份預覽（可能已載入或已逾時），請重新上傳")
+    if row.user_id != user_id:
+        raise PreviewRefused("只有上傳這份預覽的人可以確認載入")
+    if as_utc(row.created_at) < utcnow() - lifetime:
+        raise PreviewRefused(f"預覽已逾時（超過 {int(lifetime.total_seconds() // 60)} 分鐘），未寫入任何資料，請重新上傳")
+    return row

@@ -17,7 +17,7 @@ from tracker.domain.progress import (EarlierReport, MilestoneProgress, apply_upd
 from tracker.domain.roc import previous_month, roc_month_start
 from tracker.services.schedule_facts import planned_percent_at
 from tracker.models import Milestone, PlannedCurve, ProgressReport, Project, User
-from tracker.services import audit, reporting_date
+from tracker.services import audit, plan_years, reporting_date
 from tracker.services.accounts import actor_of
 
 
@@ -206,6 +206,11 @@ def record_report(session: so.Session, project: Project, year_roc: int, month: i
     errors: dict = {}
     month_error = check_report_month(year_roc, month, project.first_year_roc, project.last_year_roc, when,
                                      roc_month_start(year_roc, month) if 1 <= month <= 12 else when)
+    if not month_error:
+        try:
+            plan_years.ensure_open(session, year_roc, field="month")
+        except plan_years.YearClosedError as exc:  # a closed year's reports are history (年度結束)
+            month_error = exc.message
     if month_error:
         errors[(None, "month")] = month_error
         planned = None

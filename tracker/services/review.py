@@ -14,7 +14,7 @@ import sqlalchemy.orm as so
 from tracker.domain.access import Role, may_review
 from tracker.domain.progress import check_review
 from tracker.models import ProgressReport, Project, User, project_systems, utcnow
-from tracker.services import audit
+from tracker.services import audit, plan_years
 from tracker.services.accounts import actor_of
 from tracker.services.progress import ProgressRefused, month_revisions, rescan
 
@@ -37,6 +37,10 @@ def _review(session: so.Session, project: Project, year_roc: int, month: int, re
     latest = revisions[-1] if revisions else None
     if latest is not None:
         _check_reviewer(session, who, project, latest)
+    try:
+        plan_years.ensure_open(session, year_roc, field="month")
+    except plan_years.YearClosedError as exc:  # a closed year's reports are history (年度結束)
+        raise ProgressRefused({(None, exc.field): exc.message}) from None
     conflict, field_error = check_review(latest.state if latest else None, revision,
                                          latest.revision if latest else None, comment, returning)
     if conflict:

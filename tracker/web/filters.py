@@ -126,14 +126,17 @@ def init_app(app: Flask) -> None:
         def year_switch() -> dict:
             """The header's year switcher: the loaded plan years, the one this page shows, and which are closed
             (nothing when the database cannot say, so an error page still draws)."""
+            if "year_switch" in g:  # the header, the nav and the footer ask once between them
+                return g.year_switch
             try:
                 session = db.get_session()
                 years = plan_years.loaded_years(session)
                 shown = plan_year.page_year() if request.args.get("year") else plan_year.default_year()
-                return {"years": years, "shown": shown, "closed": plan_years.closed_years(session)}
+                g.year_switch = {"years": years, "shown": shown, "closed": plan_years.closed_years(session)}
             except (SQLAlchemyError, HTTPException):
                 db.get_session().rollback()
-                return {"years": [], "shown": None, "closed": set()}
+                g.year_switch = {"years": [], "shown": None, "closed": set()}
+            return g.year_switch
 
         return {"current_user": g.get("user"), "fact_labels": FACT_LABELS, "url_with": url_with, "may": may_,
                 "queue_counts": queue_counts, "reporting_day": reporting_day, "year_switch": year_switch}

@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
-from wtforms import (BooleanField, DecimalField, FieldList, Form, FormField, HiddenField, PasswordField, SelectChoice, SelectField,
+from wtforms import (BooleanField, DecimalField, FieldList, Form, FormField, HiddenField, IntegerField, PasswordField,
+                     SelectChoice, SelectField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -136,3 +137,13 @@ class CurveForm(FlaskForm):
     m11 = DecimalField(_l("11月"), places=2, validators=[Optional()])
     m12 = DecimalField(_l("12月"), places=2, validators=[Optional()])
     reason = TextAreaField(_l("變更原因（變更已設定的月份時必填）"), validators=[Length(max=2000)])
+
+
+class PlanUploadForm(FlaskForm):
+    """A year's 施政計畫 as text, with the year it is for."""
+
+    file = FileField(_l("計畫書文字檔（UTF-8）"), validators=[FileRequired(_l("請選擇檔案")),
+                                                    FileAllowed(["txt", "md"], _l("只接受文字檔（.txt）"))])
+    year = IntegerField(_l("年度（民國）"), validators=[InputRequired(_l("請填寫年度")),
+                                                  NumberRange(1, 300, _l("年度須為民國年，例如 107"))])
+    replace = BooleanField(_l("取代已載入的同一年度計畫"))

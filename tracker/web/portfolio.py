@@ -1,6 +1,7 @@
 """The portfolio page: every programme grouped by system and work plan, with filters, search and lights."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -11,8 +12,9 @@ from tracker import db
 from tracker.domain.roc import RocDateError, parse_date
 from tracker.domain.slippage import Light
 from tracker.models import CATEGORIES
-from tracker.services import datastamp, lights, portfolio, reporting_date
+from tracker.services import datastamp, lights, plan_years, portfolio, reporting_date
 from tracker.services.cache import StampedCache
+from tracker.web import plan_year
 from tracker.web.params import ParamError, page_or_first, roc_year_param
 
 bp = Blueprint("portfolio", __name__)
@@ -63,8 +65,10 @@ def index():
 def _body(session, as_of: date, page_number: int, error: portfolio.FilterError | None = None) -> Markup:
     """The portfolio's filters, count, grouped table and pager, as HTML (or the filter's error)."""
     flt = portfolio.PortfolioFilter() if error else portfolio_filter(request.args)
+    if flt.year is None:  # the year's plan: the reporting date's year unless another is asked for
+        flt = dataclasses.replace(flt, year=plan_year.default_year())
     page = None if error else portfolio.portfolio_page(session, flt, page_number, current_app.config["PAGE_SIZE"])
     judged = lights.portfolio_lights(session, as_of, lights.slip_thresholds_from(current_app.config))
     return Markup(render_template("_portfolio_body.html", page=page, flt=flt, systems=portfolio.list_systems(session),
                                   categories=CATEGORIES, filter_error=error, lights=judged, as_of=as_of,
-                                  no_light=Light.NONE))
+                                  no_light=Light.NONE, year_loaded=flt.year in plan_years.loaded_years(session)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, render_template
 
 from tracker import db
-from tracker.services import audit, execution, lights, portfolio, progress
+from tracker.services import audit, execution, lights, plan_years, portfolio, programmes, progress
 from tracker.web import plan_year
 from tracker.web.portfolio import as_of_param
 from tracker.web.security import may_edit
@@ -27,9 +27,13 @@ def detail(project_id: int):
     project_light, milestone_lights = lights.project_lights(
         session, [root], as_of, lights.slip_thresholds_from(current_app.config))
     reports = progress.revisions(session, item.id) if item.parent_id is None else []
-    year = plan_year.default_year()
+    year = plan_year.page_year()
     synthetic, ledger = execution.project_history(session, item.id, year)
-    return render_template("project.html", project=item, may_edit=may_edit(g.user, item), history=history,
+    life = programmes.programme_life(session, item.id) if item.parent_id is None else None
+    shown = plan_years.in_year(session, [item], year)[0] if plan_years.entries_of_year(
+        session, year, [item.id]) else item  # as the year's plan lists it; as its latest plan does when not listed
+    return render_template("project.html", project=shown, may_edit=may_edit(g.user, item), history=history,
+                           life=life, year=year,
                            ledger=ledger, ledger_year=year, ledger_synthetic=synthetic,
                            kind_labels=execution.KIND_LABELS, lights=milestone_lights, as_of=as_of,
                            project_light=project_light[root], reports=reports,

@@ -115,11 +115,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('entry_id', 'milestone_id', name=op.f('pk_plan_entry_milestones')),
     )
     op.create_index(op.f('ix_plan_entry_milestones_milestone_id'), 'plan_entry_milestones', ['milestone_id'], unique=False)
+    op.create_table(
+        'plan_previews',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('token', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('filename', sa.String(length=255), nullable=False),
+        sa.Column('year_roc', sa.Integer(), nullable=False),
+        sa.Column('is_replace', sa.Boolean(), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_plan_previews_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_previews')),
+        sa.UniqueConstraint('token', name=op.f('uq_plan_previews_token')),
+    )
     with op.batch_alter_table('alerts') as batch:
         batch.add_column(sa.Column('resolved_reason', sa.String(length=40), nullable=True))
-    with op.batch_alter_table('kpis') as batch:
-        batch.drop_constraint('uq_kpis_code', type_='unique')
-        batch.create_index('ix_kpis_code', ['code'], unique=False)
     _entries_from_projects()
 
 
@@ -164,11 +176,9 @@ def _entries_from_projects() -> None:
 def downgrade() -> None:
     # The projects still hold their latest entry's values, so dropping the per-year tables loses only the years
     # before it (a database with one plan year, as every database before this revision, loses nothing).
-    with op.batch_alter_table('kpis') as batch:
-        batch.drop_index('ix_kpis_code')
-        batch.create_unique_constraint('uq_kpis_code', ['code'])
     with op.batch_alter_table('alerts') as batch:
         batch.drop_column('resolved_reason')
+    op.drop_table('plan_previews')
     op.drop_index(op.f('ix_plan_entry_milestones_milestone_id'), table_name='plan_entry_milestones')
     op.drop_table('plan_entry_milestones')
     op.drop_index(op.f('ix_plan_entry_kpis_kpi_id'), table_name='plan_entry_kpis')
