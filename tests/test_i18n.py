@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import configparser
 import io
+import json
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,7 +55,7 @@ def test_portfolio_is_chinese_by_default_and_english_after_the_switch(reader):
     html = text(reader, "/?as_of=106/10/1")
     assert '<html lang="zh-Hant-TW">' in html
     assert "106 年度重要計畫總覽" in html and ">計畫總覽</a>" in html and ">預算執行</a>" in html
-    assert "共 62 筆" in html and ">登出</button>" in html
+    assert "共 57 個計畫" in html and ">登出</button>" in html
     assert 'href="/lang/en?next=/?as_of%3D106/10/1"' in html  # the switch, back to this page
     assert switch(reader, "en", "/?as_of=106/10/1") == "/?as_of=106/10/1"
 
@@ -63,7 +65,7 @@ def test_portfolio_is_chinese_by_default_and_english_after_the_switch(reader):
     for label in (">Portfolio</a>", ">Budget execution</a>", ">Alerts</a>", ">Key performance indicators</a>",
                   ">My account</a>", ">Log out</button>", "<th scope=\"col\">Key programme</th>"):
         assert label in html, label
-    assert "62 in all" in html and "106年10月1日" in html  # dates stay in the ROC calendar
+    assert "57 programmes in all" in html and "106年10月1日" in html  # dates stay in the ROC calendar
     assert "法務部矯正署宜蘭監獄擴建計畫" in html  # data from the database is not translated
     assert ">計畫總覽</a>" not in html and ">中文</a>" in html
 
@@ -220,3 +222,36 @@ def test_every_ui_string_has_an_english_translation():
                           if (context, msgid) not in by_key or not _translated(by_key[context, msgid]))
     assert not untranslated, f"run pybabel extract/update and translate: {untranslated}"
     assert not [(m.id, errors) for m, errors in catalog.check()]  # placeholders agree with the msgids
+
+
+def test_english_mode_leaves_only_the_plan_s_own_words_in_chinese(seeded, make_user, auth, client, session):
+    """Every label of the interface is translated: what stays Chinese is the plan's data (names, categories,
+    systems, steps) and the language switch's own name."""
+    import html as html_lib
+
+    from tracker.models import Kpi, Milestone, Plan, PlanEntry, Project, System, WorkPlan
+    from tracker.services import audit, demo, reporting_date
+
+    demo.load_demo(session, 106, audit.CLI)
+    reporting_date.set_reporting_date(session, demo.demo_reporting_date(session, 106), audit.CLI)
+    session.commit()
+    words = []
+    for model, columns in ((Project, ("name", "category", "content", "agency")), (WorkPlan, ("name",)),
+                           (System, ("name",)), (Kpi, ("name", "goal", "measure", "target_text", "unit")),
+                           (Milestone, ("name", "source_text")), (Plan, ("title",)), (PlanEntry, ("name_as_written",))):
+        for row in session.scalars(sa.select(model)):
+            words += [str(getattr(row, c)) for c in columns if getattr(row, c)]
+    words += [json.dumps(p.facts, ensure_ascii=False) for p in session.scalars(sa.select(Project))]  # dated history
+    data = "\n".join(words)
+    make_user("boss", "admin")
+    auth.login("boss")
+    switch(client, "en")
+    programme = session.scalar(sa.select(Project.id).where(Project.parent_id.is_(None), Project.seq == 34))
+    for path in ("/", "/dashboard", "/gantt", "/execution", "/kpis", "/alerts", f"/projects/{programme}",
+                 "/completeness", "/admin/users", "/admin/jobs", "/account", "/years/106/close"):
+        page = re.sub(r"<script.*?</script>", "", text(client, path), flags=re.S)
+        shown = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+        runs = {run for chunk in re.findall(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]+", shown)
+                for run in re.split(r"[、：（）｜]", chunk) if re.search(r"[\u3400-\u9fff]", run)}
+        left = sorted(run for run in runs if run not in data and run != "中文")
+        assert not left, f"{path}: untranslated {left[:10]}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -114,11 +115,20 @@ def test_hsts_only_with_secure_cookies(app, client, database_url, tmp_path):
         db.get_engine(secure).dispose()
 
 
-def test_the_web_font_is_served_without_login_and_cached(client):
-    response = client.get("/assets/cjk.ttf")
-    assert response.status_code == 200 and response.mimetype == "font/ttf"
-    assert response.data[:4] == b"\x00\x01\x00\x00"  # a TrueType font, not the collection browsers refuse
-    assert "max-age" in response.headers["Cache-Control"]
-    with client.get("/static/style.css") as sheet:
+def test_the_web_font_is_served_without_login_and_sliced(client):
+    """Noto Sans TC (Taiwan glyph shapes) from static/, in unicode-range slices a page fetches as it needs them."""
+    with client.get("/static/fonts/noto-sans-tc.css") as sheet:
         css = sheet.get_data(as_text=True)
-    assert 'font-family: "Tracker CJK"' in css and '"Tracker CJK", sans-serif' in css
+    assert sheet.status_code == 200 and css.count("@font-face") > 100 and "font-family: 'Tracker TC'" in css
+    first = re.search(r"src: url\(([^)]+\.woff2)\)", css).group(1)
+    with client.get(f"/static/fonts/{first}") as font:
+        assert font.status_code == 200 and font.data[:4] == b"wOF2"
+    covered = set()
+    for part in re.findall(r"U\+([0-9a-fA-F]+(?:-[0-9a-fA-F]+)?)", css):
+        low, _, high = part.partition("-")
+        covered.update(range(int(low, 16), int(high or low, 16) + 1))
+    assert all(ord(c) in covered for c in "法務部重要計畫管考系統臺灣高等檢察署矯正監獄")
+    with client.get("/static/style.css") as sheet:
+        assert '"Tracker TC", sans-serif' in sheet.get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    assert "fonts/noto-sans-tc.css" in page and "googleapis" not in page

@@ -30,7 +30,8 @@ def test_portfolio_grouped_by_system_then_work_plan(reader):
     html = page(reader, "/")
     systems = re.findall(r'<tr class="group-system"><th colspan="8" scope="rowgroup"><span[^>]*></span> ([^<]+)</th>', html)
     assert systems == ["檢察", "調查", "矯正", "行政執行", "廉政", "部本部"]
-    assert "共 62 筆" in html  # 57 programmes, 5 of them joint and listed under two systems
+    # 57 programmes, 5 of them joint and listed under two systems (62 rows): each is counted once
+    assert "共 57 個計畫" in html and "只計一次" in html
     corrections = html.split("</span> 矯正</th>")[1].split('class="group-system"')[0]
     assert "改善監所計畫" in corrections and "法務部矯正署宜蘭監獄擴建計畫" in corrections
 
@@ -52,6 +53,28 @@ def test_search_finds_projects_sub_plans_and_work_plans(reader):
     assert set(project_names(page(reader, "/?q=聲紋"))) == {"法務部調查局前瞻鑑識科技進階計畫"}  # a sub-plan's name
     assert len(set(project_names(page(reader, "/?q=改善監所計畫")))) == 2
     assert "沒有符合條件的計畫" in page(reader, "/?q=%25")  # a literal %, not a wildcard
+
+
+def test_search_folds_tai_takes_several_words_and_the_plan_code(reader):
+    taichung = set(project_names(page(reader, "/?q=台中")))  # the plan writes 臺中
+    assert taichung and all("臺中" in name for name in taichung)
+    assert set(project_names(page(reader, "/?q=宜蘭 擴建"))) == {"法務部矯正署宜蘭監獄擴建計畫"}  # both words
+    assert set(project_names(page(reader, "/?q=宜蘭 不存在的字"))) == set()
+    assert set(project_names(page(reader, "/?q=48"))) == {"法務部調查局嘉義市調查站辦公房舍遷建計畫"}  # the plan code
+    assert set(project_names(page(reader, "/?q=４８"))) == {"法務部調查局嘉義市調查站辦公房舍遷建計畫"}  # full-width
+
+
+def test_a_filtered_portfolio_says_what_it_shows_and_rolls_up_only_that(reader, app):
+    html = page(reader, "/?system=corrections&as_of=2030-12-31")
+    assert "106 年度重要計畫總覽<span class=\"narrowed\">：矯正</span>" in html
+    # long after every planned finish: programmes with milestones are red, those without have no light; the
+    # 矯正 group rolls up its own programmes only
+    system_light = re.search(r'<tr class="group-system"><th[^>]*><span class="light light-(\w+)"', html).group(1)
+    programme_lights = re.findall(r'<td><span class="light light-(\w+)" role="img"', html)
+    order = ["none", "green", "yellow", "red"]
+    assert system_light == max(programme_lights, key=order.index)
+    searched = page(reader, "/?q=%E8%81%BD%E8%AD%89")  # a word no programme has: nothing rolls up
+    assert "：「聽證」" in searched and "沒有符合條件的計畫" in searched
 
 
 def test_bad_filter_is_explained(reader):

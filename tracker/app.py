@@ -57,10 +57,11 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     db.init_app(app)
     csrf.init_app(app)
 
-    from tracker.web import (accounts, admin, alerts, api, assets, audit, auth, charts, errors, execution, filters, health,
+    from tracker.web import (accounts, admin, alerts, api, audit, auth, charts, errors, execution, filters, health,
                              i18n, kpis, ledger, params, portfolio, progress, projects, security)
     from tracker.web import attachments as attachment_files
     from tracker.web import completeness
+    from tracker.web import dashboard
     from tracker.web import years as year_pages
     from tracker.web import plans as plan_pages
 
@@ -72,9 +73,9 @@ def create_app(test_config: dict | None = None, process: str = "web") -> Flask:
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(assets.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(portfolio.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(kpis.bp)
     app.register_blueprint(execution.bp)

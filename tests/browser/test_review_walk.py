@@ -51,10 +51,10 @@ def _shot(page, step: str) -> None:
     """Keep a screenshot, once the page's fonts are in: the Chinese must be drawn with the served CJK font."""
     drawn = page.evaluate("""async () => {
         await document.fonts.ready;
-        const faces = await document.fonts.load('16px "Tracker CJK"', '已送出退回核定');
+        const faces = await document.fonts.load('16px "Tracker TC"', '已送出退回核定');
         return faces.map(face => face.status);
     }""")
-    assert drawn == ["loaded"], f"{step}: the CJK font did not load: {drawn}"
+    assert drawn and set(drawn) == {"loaded"}, f"{step}: the CJK font did not load: {drawn}"
     # Every Chinese text drawn, form controls included, falls back to that font (a control that does not inherit
     # the page's font draws empty boxes on a machine without a system CJK font).
     boxes = page.evaluate(r"""() => {
@@ -65,7 +65,7 @@ def _shot(page, step: str) -> None:
             : [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.data).join('');
         return [...document.body.querySelectorAll('*')]
             .filter(el => el.tagName !== 'OPTION' && shown(el) && cjk.test(own(el))
-                    && !getComputedStyle(el).fontFamily.includes('Tracker CJK'))
+                    && !getComputedStyle(el).fontFamily.includes('Tracker TC'))
             .map(el => `${el.tagName.toLowerCase()}#${el.id}: ${own(el).trim().slice(0, 20)}`);
     }""")
     assert not boxes, f"{step}: Chinese drawn without the served CJK font: {boxes[:5]}"

@@ -1,7 +1,9 @@
 """The Gantt chart: a baseline bar and an actual/forecast bar per project, milestones, the as-of line, ROC years."""
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -159,9 +161,9 @@ def _span(data: GanttData) -> tuple[date, date]:
 class _Texts(Artist):
     """Many one-line texts of one style, drawn by a single Text moved from one to the next.
 
-    Each comes out as a Text of its own would (the same layout, element and link): ``draw`` takes
-    the steps Text.draw takes for a plain one-line text, and hands any other to Text.draw itself.
-    A chart of 200 rows and a few hundred years spares a Text object and a graphics context per label.
+    Each comes out as a Text of its own would (the same layout, element and link): ``draw`` sets the
+    prototype's position, text, size, colour and link and lets Text.draw draw it. A chart of hundreds
+    of rows spares a Text object per label.
     """
 
     def __init__(self, prototype: Text, items: list[tuple[float, float, str, float, str, str | None]]):
@@ -180,16 +182,10 @@ class _Texts(Artist):
         if not self.get_visible():
             return
         text = self._prototype
-        text._renderer = renderer  # as Text.draw does
-        plain = not (text.get_usetex() or text.get_path_effects() or text.get_bbox_patch())
-        transform, angle = text.get_transform(), text.get_rotation()
-        flip, canvas_height = renderer.flipy(), renderer.get_canvas_width_height()[1]
-        gc = renderer.new_gc()
-        gc.set_antialiased(text._antialiased)
-        gc.set_snap(text.get_snap())
-        text._set_gc_clip(gc)
         size = color = url = None
         for x, y, content, item_size, item_color, item_url in self.items:
+            if not content:
+                continue
             text.set_position((x, y))
             text.set_text(content)
             if (item_size, item_color, item_url) != (size, color, url):  # most items share them
@@ -197,25 +193,7 @@ class _Texts(Artist):
                 text.set_fontsize(size)
                 text.set_color(color)
                 text.set_url(url)
-                rgba = to_rgba(color)
-            if not content:
-                continue
-            lines = text._get_layout(renderer)[1] if plain and "\n" not in content else ()
-            # one line of plain text, laid out as (line, metrics, offset) as matplotlib 3.11 does; else Text.draw
-            if len(lines) != 1 or len(lines[0]) != 3 or text._preprocess_math(content)[1]:
-                text.draw(renderer)
-                continue
-            (line, _, (dx, dy)), = lines
-            renderer.open_group("text", text.get_gid())
-            posx, posy = transform.transform((x, y))
-            gc.set_foreground(rgba, isRGBA=True)
-            gc.set_alpha(text.get_alpha())
-            gc.set_url(url)
-            posy += dy
-            renderer.draw_text(gc, posx + dx, canvas_height - posy if flip else posy, line, text.get_fontproperties(),
-                               angle, ismath=False, mtext=text)
-            renderer.close_group("text")
-        gc.restore()
+            text.draw(renderer)
         self.stale = False
 
 
@@ -410,19 +388,172 @@ def _legend() -> list:
     ]
 
 
+#: PNG widths a reader may ask for (?width=), in pixels; the default is FIG_WIDTH at fonts.PNG_DPI.
+PNG_WIDTH_MIN, PNG_WIDTH_MAX = 400, 4000
+#: The tallest PNG drawn: a chart of thousands of rows is drawn narrower than asked rather than past
+#: Agg's limit of 2^16 pixels (and hundreds of megabytes of pixels in the web worker).
+PNG_HEIGHT_MAX = 30_000
+
+
+def png_dpi(rows: int, width: int | None = None) -> float:
+    """The resolution of a PNG ``width`` pixels wide (default: fonts.PNG_DPI), lowered so it stays within PNG_HEIGHT_MAX."""
+    dpi = fonts.PNG_DPI if width is None else width / FIG_WIDTH
+    height = TOP + max(rows, 1) * ROW_HEIGHT + BOTTOM
+    return min(dpi, PNG_HEIGHT_MAX / height)
+
+
 def render(data: GanttData, fmt: str, project_url: Callable[[int], str] = default_project_url,
-           link_target: str = "_top") -> bytes:
-    """The chart as SVG, PNG or PDF bytes; in SVG every bar and label links to its project."""
-    return render_drawn(data, fmt, project_url, link_target)[0]
+           link_target: str = "_top", width: int | None = None) -> bytes:
+    """The chart as SVG, PNG (``width`` pixels wide if given) or PDF (A4 landscape pages); SVG links to projects."""
+    if output.check_format(fmt) == "pdf":
+        return render_pdf(data)
+    return render_drawn(data, fmt, project_url, link_target, width)[0]
 
 
 def render_drawn(data: GanttData, fmt: str, project_url: Callable[[int], str] = default_project_url,
-                 link_target: str = "_top") -> tuple[bytes, GanttFigure]:
-    """The chart's bytes and the record of what was drawn."""
+                 link_target: str = "_top", width: int | None = None) -> tuple[bytes, GanttFigure]:
+    """The chart's bytes as one figure (the page's size) and the record of what was drawn."""
     output.check_format(fmt)
     with fonts.chart_style():
         drawn = _draw(data, project_url)
-        content = output.save(drawn.figure, fmt)
+        dpi = png_dpi(len(data.rows), width) if fmt == "png" else None
+        content = output.save(drawn.figure, fmt, dpi)
     if fmt == "svg":
         content = output.retarget_links(content, link_target)
     return content, drawn
+
+
+# --- the PDF: A4 landscape pages ------------------------------------------------------------------
+#: Smallest text of the PDF, in points: every label, axis year and legend entry is at least this.
+PDF_MIN_TEXT = 8.0
+PDF_TITLE_SIZE = 13.0
+PDF_HEADER_SIZE = 9.0
+EDGE_COLOR = "#263238"
+
+
+def render_pdf(data: GanttData) -> bytes:
+    """The chart as a PDF of A4 landscape pages, the names column and the ROC years on every page.
+
+    The rows are cut into pages as the monthly report's Gantt cuts them (report_gantt.paginate: the
+    same page, margins, columns and wrapping), every page on the same time axis; the pages are
+    written as PDF operators (output.PdfWriter) rather than drawn as matplotlib Figures.
+    """
+    from tracker.charts import report_gantt as paged  # it imports this module
+
+    data = _printable(data)
+    pages = paged.paginate(data)
+    first_day, last_day = _span(data)
+    writer = output.PdfWriter(data.title)
+    for number, rows in enumerate(pages, start=1):
+        _pdf_page(writer.page(paged.PAGE_W, paged.PAGE_H), paged, data, rows, number, len(pages), first_day, last_day)
+    return writer.bytes()
+
+
+#: Drawn in place of a character the bundled font lacks (the names are measured before they are drawn).
+MISSING_GLYPH = "□"
+
+
+def _printable(data: GanttData) -> GanttData:
+    """The data with each character the bundled font lacks in a name replaced by MISSING_GLYPH, and warned about."""
+    font = fonts.pdf_font()
+    rows = []
+    for row in data.rows:
+        missing = {c for c in row.label if not c.isspace() and not font.glyph(c)}
+        for char in sorted(missing):
+            warnings.warn(f"Glyph {ord(char)} ({char!r}) missing from font(s) {fonts.FONT_FAMILY}.", stacklevel=3)
+        label = "".join(MISSING_GLYPH if c in missing else c for c in row.label) if missing else row.label
+        rows.append(dataclasses.replace(row, label=label) if missing else row)
+    return dataclasses.replace(data, rows=tuple(rows))
+
+
+def _pdf_page(page: output.PdfPage, paged, data: GanttData, rows: list, number: int, total: int,
+              first_day: date, last_day: date) -> None:
+    margin, label_pt, row_pt, line_pt = paged.MARGIN, paged.LABEL_PT, paged.ROW_PT, paged.LINE_PT
+    top, bottom = margin + paged.HEADER_PT, paged.PAGE_H - margin - paged.FOOTER_PT
+    left, right = margin + label_pt + 8, paged.PAGE_W - margin
+    x0, x1 = _x(first_day), _x(last_day) + 1
+    scale = (right - left) / (x1 - x0)
+
+    def px(day_x: float) -> float:
+        return left + (day_x - x0) * scale
+
+    # header: title, filters, legend
+    title = data.title if total == 1 else f"{data.title}（{number}/{total}）"
+    page.text(margin, margin, title, PDF_TITLE_SIZE, "#102a43", valign="top")
+    page.text(paged.PAGE_W - margin, margin, data.subtitle, PDF_HEADER_SIZE, "#334e68", align="right", valign="top")
+    _pdf_legend(page, margin, margin + 24)
+
+    # rows: bands, names, separators, bars, milestones
+    separators, diamonds, arrows = [], [], []
+    for placed in rows:
+        row, row_top, height = placed.row, top + placed.top, placed.height
+        size = HEADER_SIZE if row.is_group else LABEL_SIZE
+        if row.is_group:
+            page.rect(margin, row_top, right - margin, height, HEADER_BANDS[row.kind])
+        colour = "#263238" if row.is_group else "#37474f"
+        for i, line in enumerate(placed.lines):
+            page.text(margin + row.level * INDENT_PT + 2, row_top + row_pt / 2 + i * line_pt, line, size, colour,
+                      valign="center")
+        separators.append((margin, row_top + height, margin + label_pt, row_top + height))
+        if row.is_group:
+            continue
+        middle = row_top + height / 2
+        for bar in _bars(row, data.as_of):
+            start, end = _x(bar.start_on), min(_x(bar.finish_on) + 1, x1)
+            if bar.kind == "baseline":
+                page.rect(px(start), middle - 5, (end - start) * scale, 4, BASELINE_COLOR)
+                continue
+            if _x(bar.finish_on) + 1 > x1:
+                arrows.append((middle + 2.5, bar.color))
+            page.rect(px(start), middle, (end - start) * scale, 5, bar.color, bar.alpha)
+        diamonds += [(px(_x(m.planned_finish_on) + 0.5), middle - 3, LIGHT_COLORS[m.light]) for m in row.milestones]
+    page.lines(separators, "#eceff1", 0.4)
+
+    # the time axis: a line at each 1 January, ticks and the ROC years above and below the rows
+    years = list(range(first_day.year, last_day.year + 1))
+    bounds = [px(_x(date(y, 1, 1))) for y in years] + [right]
+    page.lines([(b, top, b, bottom) for b in bounds], GRID_COLOR, GRID_WIDTH)
+    page.lines([(b, top - YEAR_TICK_LENGTH, b, top) for b in bounds]
+               + [(b, bottom, b, bottom + YEAR_TICK_LENGTH) for b in bounds], "#000000", 0.8)
+    page.lines([(left, bottom, right, bottom)], "#000000", 0.8)
+    year_width = (right - left) / len(years)
+    step = max(1, -int(-(page.writer.font.width("1000", LABEL_SIZE) + 4) // year_width))  # every n-th year if crowded
+    for i, year in enumerate(years):
+        if i % step:
+            continue
+        middle = px(_x(date(year, 7, 1)))
+        label = str(to_roc_year(year))
+        page.text(middle, top - 4, label, LABEL_SIZE, "#000000", align="center")
+        page.text(middle, bottom + 4, label, LABEL_SIZE, "#000000", align="center", valign="top")
+
+    by_colour: dict[str, list] = {}
+    for x, y, colour in diamonds:  # one path per colour: a page of 5,000-row chart holds hundreds
+        by_colour.setdefault(colour, []).append([(x, y - 2.6), (x + 2.6, y), (x, y + 2.6), (x - 2.6, y)])
+    for colour, shapes in by_colour.items():
+        page.polygons(shapes, colour, EDGE_COLOR, 0.5)
+    for y, colour in arrows:
+        page.polygon([(right, y - 3), (right + 5, y), (right, y + 3)], colour)
+    if x0 <= _x(data.as_of) + 1 <= x1:
+        as_of_x = px(_x(data.as_of) + 1)
+        page.lines([(as_of_x, top, as_of_x, bottom)], AS_OF_COLOR, 1.0, (3.7, 1.6))
+        page.text(as_of_x, top - 15, tr("評核基準日 %(day)s", day=format_roc_date(data.as_of)), LABEL_SIZE,
+                  AS_OF_COLOR, align="center")
+    if not data.rows:
+        page.text((left + right) / 2, (top + bottom) / 2, tr("沒有符合條件的計畫"), 10, "#37474f", align="center",
+                  valign="center")
+    page.text(paged.PAGE_W / 2, paged.PAGE_H - margin / 2, tr("第 %(page)d／%(pages)d 頁", page=number, pages=total),
+              PDF_MIN_TEXT, "#5b6776", align="center")
+
+
+def _pdf_legend(page: output.PdfPage, x: float, y: float) -> None:
+    """The legend of :func:`_legend` in a line: a swatch, a diamond or a dashed line before each name."""
+    for handle in _legend():
+        label = handle.get_label()
+        if isinstance(handle, Patch):
+            colour = "#%02x%02x%02x" % tuple(round(c * 255) for c in handle.get_facecolor()[:3])
+            page.rect(x, y - 3, 12, 6, colour, handle.get_alpha() or 1.0)
+        elif handle.get_marker() == "D":
+            page.polygon([(x + 6, y - 3), (x + 9, y), (x + 6, y + 3), (x + 3, y)], "#9e9e9e", EDGE_COLOR, 0.5)
+        else:
+            page.lines([(x, y, x + 12, y)], AS_OF_COLOR, 1.0, (3.7, 1.6))
+        x += 15 + page.text(x + 15, y, label, LABEL_SIZE, "#243b53", valign="center") + 10

@@ -1,24 +1,19 @@
-"""A drawn Figure as bytes: SVG (text kept as text), PNG or PDF (font embedded)."""
+"""A drawn Figure as bytes: SVG (text kept as text), PNG or PDF (font embedded); and a lean PDF writer.
+
+Only matplotlib's public API: a figure is saved by its own canvases (PNG pixels drawn by
+FigureCanvasAgg, then encoded by :func:`png_bytes`). A chart's bytes are kept under the data stamp by
+the views (web.charts), so a chart is drawn once per change of the data, not once per request.
+"""
 from __future__ import annotations
 
-import codecs
 import io
 import struct
+import warnings
 import zlib
 
-import matplotlib as mpl
 import numpy as np
-from matplotlib import cbook
-from matplotlib.backends.backend_agg import (
-    FigureCanvasAgg,
-    RendererAgg,
-    get_hinting_flag,
-)
-from matplotlib.backends.backend_mixed import MixedModeRenderer
-from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ft2font import LoadFlags
-from matplotlib.textpath import TextToPath
 
 from tracker.charts import fonts
 
@@ -40,117 +35,6 @@ def check_format(fmt: str) -> str:
 def mimetype(fmt: str) -> str:
     """The MIME type of an output format."""
     return FORMATS[check_format(fmt)]
-
-
-class _MemoryFontText:
-    """Text measured and drawn with the bundled font read from memory (fonts.memory_font) when it covers the text.
-
-    Mixed into a renderer (or TextToPath): matplotlib's own code runs unchanged and gets the same face
-    from ``_memory_font``, so the same numbers and pixels come out, in a third of the time; measurements
-    are also remembered from chart to chart (fonts.remembered_extent).
-    """
-
-    _use_memory_font = False
-
-    def _with_memory_font(self, text: str, ismath, call):
-        outer = self._use_memory_font
-        self._use_memory_font = not ismath and not mpl.rcParams["text.kerning_factor"] and fonts.covers(text)
-        try:
-            return call()
-        finally:
-            self._use_memory_font = outer
-
-    def _bundled(self, prop) -> bool:
-        known = self.__dict__.setdefault("_bundled_props", {})  # per renderer: one figure, a few font sizes
-        if prop not in known:
-            known[prop.copy()] = fonts.is_bundled(prop)
-        return known[prop]
-
-    def _memory_font(self, prop):
-        """The font from memory if the text at hand may use it, else None."""
-        return fonts.memory_font() if self._use_memory_font and self._bundled(prop) else None
-
-    def _measure(self, s, prop, ismath, dpi, flags, measure):
-        """``measure()``, remembered when the bundled font from memory sets the text."""
-        def call():
-            if self._use_memory_font and self._bundled(prop):
-                key = (type(self).__name__, s, prop.get_size_in_points(), dpi, flags)
-                return fonts.remembered_extent(key, measure)
-            return measure()
-        return self._with_memory_font(s, ismath, call)
-
-    def _font_height_metrics(self, prop, dpi: float):
-        """The ascent, descent and line gap matplotlib's text layout reads from the font (None: it reads them itself).
-
-        Text layout asks a renderer that has ``_get_font_height_metrics`` (matplotlib 3.11) rather than
-        looking the font up and reading its tables for every text it lays out.
-        """
-        if not self._bundled(prop):
-            return None, None, None
-        return fonts.height_metrics(prop.get_size_in_points(), dpi)
-
-
-class _TextToPath(_MemoryFontText, TextToPath):
-    def get_text_width_height_descent(self, s, prop, ismath):
-        parent = super()
-        return self._measure(s, prop, ismath, self.DPI, LoadFlags.NO_HINTING,
-                             lambda: parent.get_text_width_height_descent(s, prop, ismath))
-
-    def _get_font(self, prop):
-        font = self._memory_font(prop)
-        if font is None:
-            return super()._get_font(prop)
-        font.set_size(self.FONT_SCALE, self.DPI)
-        return font
-
-
-class _RendererSVG(RendererSVG):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._text2path = _TextToPath()
-
-    def _get_font_height_metrics(self, prop):
-        return self._text2path._font_height_metrics(prop, 72)  # the figure is at 72 dpi while written as SVG
-
-
-class _CanvasSVG(FigureCanvasSVG):
-    def print_svg(self, filename, *, bbox_inches_restore=None, metadata=None, **_other_renderers_options):
-        """FigureCanvasSVG.print_svg with the renderer above (print_figure passes every option to a print method of ours)."""
-        with cbook.open_file_cm(filename, "w", encoding="utf-8") as fh:
-            if not cbook.file_requires_unicode(fh):
-                fh = codecs.getwriter("utf-8")(fh)
-            dpi = self.figure.dpi
-            self.figure.dpi = 72
-            width, height = self.figure.get_size_inches()
-            renderer = MixedModeRenderer(self.figure, width, height, dpi,
-                                         _RendererSVG(width * 72, height * 72, fh, image_dpi=dpi, metadata=metadata),
-                                         bbox_inches_restore=bbox_inches_restore)
-            self.figure.draw(renderer)
-            renderer.finalize()
-
-
-class _RendererAgg(_MemoryFontText, RendererAgg):
-    def get_text_width_height_descent(self, s, prop, ismath):
-        parent = super()
-        return self._measure(s, prop, ismath, self.dpi, get_hinting_flag(),
-                             lambda: parent.get_text_width_height_descent(s, prop, ismath))
-
-    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        parent = super()
-        return self._with_memory_font(s, ismath, lambda: parent.draw_text(gc, x, y, s, prop, angle, ismath, mtext))
-
-    def _prepare_font(self, font_prop):
-        font = self._memory_font(font_prop)
-        if font is None:
-            return super()._prepare_font(font_prop)
-        font.clear()
-        font.set_size(font_prop.get_size_in_points(), self.dpi)
-        if hasattr(font, "_layout"):  # matplotlib 3.11 lays text out glyph by glyph: remember the layouts
-            return fonts.RememberedLayouts(font, font_prop.get_size_in_points(), self.dpi)
-        return font
-
-    def _get_font_height_metrics(self, prop):
-        return self._font_height_metrics(prop, self.dpi)  # the figure's resolution while it is drawn
 
 
 #: zlib level of PNG output: with the Up filter, as small as Pillow's default output of a chart, in a third of the time.
@@ -195,41 +79,24 @@ def png_bytes(rgba: np.ndarray, dpi: float) -> bytes:
                      chunk(b"IEND", b"")))
 
 
-class _CanvasAgg(FigureCanvasAgg):
-    def print_png(self, filename_or_obj, *, metadata=None, pil_kwargs=None, **_other_renderers_options):
-        """Draw and write the PNG with :func:`png_bytes` (Pillow when asked for metadata or options)."""
-        if pil_kwargs or any(value is not None for value in (metadata or {}).values()):
-            return super().print_png(filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)
-        FigureCanvasAgg.draw(self)
-        content = png_bytes(np.asarray(self.buffer_rgba()), self.figure.dpi)
-        with cbook.open_file_cm(filename_or_obj, "wb") as fh:
-            fh.write(content)
-
-    def get_renderer(self):
-        """FigureCanvasAgg.get_renderer with the renderer above."""
-        w, h = self.get_width_height(physical=True)
-        key = w, h, self.figure.dpi
-        if self._lastKey != key:
-            self.renderer = _RendererAgg(w, h, self.figure.dpi)
-            self._lastKey = key
-        return self.renderer
-
-
-#: Canvases of the formats whose text the bundled font in memory speeds up (PDF embeds the font file: as matplotlib does).
-_CANVASES = {"svg": _CanvasSVG, "png": _CanvasAgg}
-
-
-def save(fig: Figure, fmt: str) -> bytes:
-    """A figure as SVG, PNG or PDF bytes, with the charts' settings (fonts.chart_style) in force."""
+def save(fig: Figure, fmt: str, dpi: float | None = None) -> bytes:
+    """A figure as SVG, PNG (at ``dpi``, default fonts.PNG_DPI) or PDF bytes, with fonts.chart_style in force."""
     check_format(fmt)
-    # SVG is text: written to a str buffer it needs no encoding stream, which costs a call per XML fragment
-    buffer = io.StringIO() if fmt == "svg" else io.BytesIO()
-    # no creation date nor version stamp: the same chart gives the same bytes
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}[fmt]
     with fonts.chart_style():
-        if fmt in _CANVASES:
-            _CANVASES[fmt](fig)  # becomes fig.canvas, which savefig prints with
-        fig.savefig(buffer, format=fmt, metadata=metadata, dpi=fonts.PNG_DPI if fmt == "png" else "figure")
+        if fmt == "png":  # drawn by matplotlib's Agg canvas, encoded by png_bytes (Pillow tries five filters a row)
+            canvas = FigureCanvasAgg(fig)
+            saved_dpi = fig.dpi
+            fig.dpi = dpi or fonts.PNG_DPI
+            try:
+                canvas.draw()
+                return png_bytes(np.asarray(canvas.buffer_rgba()), fig.dpi)
+            finally:
+                fig.dpi = saved_dpi
+        # SVG is text: written to a str buffer it needs no encoding stream, which costs a call per XML fragment
+        buffer = io.StringIO() if fmt == "svg" else io.BytesIO()
+        # no creation date nor version stamp: the same chart gives the same bytes
+        metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
+        fig.savefig(buffer, format=fmt, metadata=metadata, dpi="figure")
     content = buffer.getvalue()
     return content.encode("utf-8") if isinstance(content, str) else content
 
@@ -239,3 +106,208 @@ def retarget_links(svg: bytes, target: str = "_top") -> bytes:
     if target == "_blank":
         return svg
     return svg.replace(b'target="_blank"', f'target="{target}"'.encode("ascii"))
+
+
+# --- PDF written directly -------------------------------------------------------------------------
+# A paged Gantt is rectangles, lines and one-line texts: written as PDF operators it takes a few
+# milliseconds a page, where drawing matplotlib Figures into its PDF backend took a tenth of a second.
+
+def _num(value: float) -> str:
+    return f"{value:.2f}"  # hundredths of a point; trailing zeros cost nothing once deflated
+
+
+def _rgb(color: str) -> str:
+    r, g, b = (int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return f"{_num(r)} {_num(g)} {_num(b)}"
+
+
+class PdfPage:
+    """One page being drawn, in points from its top-left corner (y downwards, as the layout is computed)."""
+
+    def __init__(self, writer: "PdfWriter", width: float, height: float):
+        self.writer, self.width, self.height = writer, width, height
+        self.ops: list[str] = []
+        self._fill = self._stroke = self._alpha = self._line = None
+
+    def _set_fill(self, color: str, alpha: float = 1.0) -> None:
+        if color != self._fill:
+            self.ops.append(f"{_rgb(color)} rg")
+            self._fill = color
+        if alpha != self._alpha:
+            self.ops.append(f"/{self.writer.alpha_state(alpha)} gs")
+            self._alpha = alpha
+
+    def _set_stroke(self, color: str, width: float, dash: tuple[float, ...] = ()) -> None:
+        if color != self._stroke:
+            self.ops.append(f"{_rgb(color)} RG")
+            self._stroke = color
+        if (width, dash) != self._line:
+            self.ops.append(f"{_num(width)} w [{' '.join(_num(d) for d in dash)}] 0 d")
+            self._line = (width, dash)
+
+    def rect(self, x: float, y: float, w: float, h: float, color: str, alpha: float = 1.0) -> None:
+        """A filled rectangle: top-left corner (x, y), width and height."""
+        self._set_fill(color, alpha)
+        self.ops.append(f"{_num(x)} {_num(self.height - y - h)} {_num(w)} {_num(h)} re f")
+
+    def polygon(self, points: list[tuple[float, float]], color: str, edge: str | None = None,
+                edge_width: float = 0.5) -> None:
+        """A filled polygon (outlined in ``edge`` if given)."""
+        self.polygons([points], color, edge, edge_width)
+
+    def polygons(self, shapes: list[list[tuple[float, float]]], color: str, edge: str | None = None,
+                 edge_width: float = 0.5) -> None:
+        """Filled polygons of one colour as one path (outlined in ``edge`` if given)."""
+        if not shapes:
+            return
+        self._set_fill(color)
+        if edge:
+            self._set_stroke(edge, edge_width)
+        h = self.height
+        path = " ".join(" ".join(f"{x:.2f} {h - y:.2f} {'m' if i == 0 else 'l'}" for i, (x, y) in enumerate(points))
+                        + " h" for points in shapes)
+        self.ops.append(f"{path} {'b' if edge else 'f'}")
+
+    def lines(self, segments: list[tuple[float, float, float, float]], color: str, width: float,
+              dash: tuple[float, ...] = ()) -> None:
+        """Straight lines of one style, each from (x0, y0) to (x1, y1)."""
+        if not segments:
+            return
+        self._set_stroke(color, width, dash)
+        h = self.height
+        self.ops.append(" ".join(f"{_num(a)} {_num(h - b)} m {_num(c)} {_num(h - d)} l" for a, b, c, d in segments)
+                        + " S")
+
+    def text(self, x: float, y: float, text: str, size: float, color: str = "#000000", align: str = "left",
+             valign: str = "baseline") -> float:
+        """One line of text at (x, y): left, center or right of x; y its baseline, top or center. Its width."""
+        if not text:
+            return 0.0
+        font = self.writer.font
+        width = font.width(text, size)
+        if align == "center":
+            x -= width / 2
+        elif align == "right":
+            x -= width
+        ascent, descent = font.ascent * size / font.units_per_em, font.descent * size / font.units_per_em
+        if valign == "top":
+            y += ascent
+        elif valign == "center":
+            y += (ascent + descent) / 2
+        self._set_fill(color)
+        self.ops.append(f"BT /F1 {_num(size)} Tf {_num(x)} {_num(self.height - y)} Td <{self.writer.encode(text)}> Tj ET")
+        return width
+
+    def content(self) -> bytes:
+        """The page's content stream."""
+        return "\n".join(self.ops).encode("ascii")
+
+
+class PdfWriter:
+    """A PDF of pages drawn with :class:`PdfPage`, its text set in the bundled font (embedded, subset, searchable)."""
+
+    def __init__(self, title: str = ""):
+        self.font = fonts.pdf_font()
+        self.title = title
+        self.pages: list[PdfPage] = []
+        self._glyphs: dict[int, str] = {}  #: glyph id -> the text it stands for (ToUnicode)
+        self._alphas: dict[float, str] = {}
+
+    def page(self, width: float, height: float) -> PdfPage:
+        """A new page of this size in points."""
+        page = PdfPage(self, width, height)
+        self.pages.append(page)
+        return page
+
+    def alpha_state(self, alpha: float) -> str:
+        """The name of the graphics state that sets this fill opacity."""
+        return self._alphas.setdefault(alpha, f"GS{len(self._alphas)}")
+
+    def encode(self, text: str) -> str:
+        """The text as hex glyph ids (Identity-H), noting each glyph for the subset and the ToUnicode map."""
+        font, glyphs = self.font, self._glyphs
+        out = []
+        for char in text:
+            g = font.glyph(char)
+            if g not in glyphs:
+                glyphs[g] = char
+            if not g and not char.isspace():  # drawn as the empty box, and said, as matplotlib says it
+                warnings.warn(f"Glyph {ord(char)} ({char!r}) missing from font(s) {fonts.FONT_FAMILY}.", stacklevel=2)
+            out.append(f"{g:04x}")
+        return "".join(out)
+
+    def _font_objects(self, first: int) -> list[bytes]:
+        """The Type0 font, its CIDFont, descriptor, font program and ToUnicode map, numbered from ``first``."""
+        font = self.font
+        scale = 1000 / font.units_per_em
+        used = sorted(self._glyphs)
+        tag = "".join(chr(65 + (sum(used) // 26 ** i) % 26) for i in range(6))
+        name = f"{tag}+{font.postscript_name}"
+        widths = " ".join(f"{g} [{_num(int(font.advances[g]) * scale)}]" for g in used)
+        program = fonts.deflate(font.subset(set(used)))
+        bbox = " ".join(_num(v * scale) for v in font.bbox)
+        cmap_lines = [f"<{g:04x}> <{''.join(f'{u:04x}' for u in _utf16(self._glyphs[g]))}>" for g in used if g]
+        to_unicode = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry "
+                      "(Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def "
+                      "1 begincodespacerange <0000> <ffff> endcodespacerange\n"
+                      + "".join(f"{min(100, len(cmap_lines) - i)} beginbfchar\n" + "\n".join(cmap_lines[i:i + 100])
+                                + "\nendbfchar\n" for i in range(0, len(cmap_lines), 100))
+                      + "endcmap CMapName currentdict /CMap defineresource pop end end").encode("ascii")
+        to_unicode = fonts.deflate(to_unicode)
+        return [
+            f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
+            f"/DescendantFonts [{first + 1} 0 R] /ToUnicode {first + 4} 0 R >>".encode("ascii"),
+            f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} /CIDSystemInfo << /Registry (Adobe) "
+            f"/Ordering (Identity) /Supplement 0 >> /FontDescriptor {first + 2} 0 R /CIDToGIDMap /Identity "
+            f"/DW 1000 /W [{widths}] >>".encode("ascii"),
+            f"<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{bbox}] /ItalicAngle 0 "
+            f"/Ascent {_num(font.ascent * scale)} /Descent {_num(font.descent * scale)} /CapHeight "
+            f"{_num(font.ascent * scale)} /StemV 80 /FontFile2 {first + 3} 0 R >>".encode("ascii"),
+            _stream(program, "/Filter /FlateDecode"),
+            _stream(to_unicode, "/Filter /FlateDecode"),
+        ]
+
+    def bytes(self) -> bytes:
+        """The whole document (no creation date: the same pages give the same bytes)."""
+        objects: list[bytes | None] = [None, None]  # 1 catalog, 2 page tree
+        page_ids = []
+        font_first = 3
+        resources_id = font_first + 5
+        for page in self.pages:
+            content_id = resources_id + 1 + 2 * len(page_ids)
+            page_ids.append(content_id + 1)
+        fonts_part = self._font_objects(font_first)
+        states = " ".join(f"/{name} << /Type /ExtGState /ca {_num(alpha)} /CA {_num(alpha)} >>"
+                          for alpha, name in self._alphas.items())
+        resources = f"<< /Font << /F1 {font_first} 0 R >> /ExtGState << {states} >> >>".encode("ascii")
+        objects += fonts_part + [resources]
+        for page, page_id in zip(self.pages, page_ids):
+            objects.append(_stream(fonts.deflate(page.content()), "/Filter /FlateDecode"))
+            objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {_num(page.width)} {_num(page.height)}] "
+                           f"/Resources {resources_id} 0 R /Contents {page_id - 1} 0 R >>".encode("ascii"))
+        objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+        objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{i} 0 R' for i in page_ids)}] /Count {len(page_ids)} >>" \
+            .encode("ascii")
+        info_id = len(objects) + 1
+        objects.append(b"<< /Title <" + ("\ufeff" + self.title).encode("utf-16-be").hex().encode("ascii")
+                       + b"> /Producer (tracker) >>")
+        out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += f"{number} 0 obj\n".encode("ascii") + body + b"\nendobj\n"
+        xref = len(out)
+        out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode("ascii")
+        out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode("ascii")
+        out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info_id} 0 R >>\n"
+                f"startxref\n{xref}\n%%EOF\n").encode("ascii")
+        return bytes(out)
+
+
+def _stream(data: bytes, extra: str = "") -> bytes:
+    return f"<< /Length {len(data)} {extra} >>\nstream\n".encode("ascii") + data + b"\nendstream"
+
+
+def _utf16(text: str) -> list[int]:
+    raw = text.encode("utf-16-be")
+    return [int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)]

@@ -50,9 +50,21 @@ def text_width(text: str, size: float) -> float:
             if font is None:
                 font = fonts.memory_font()
                 font.set_size(100, 72)
-            advance = _ADVANCES[char] = font.load_char(ord(char)).linearHoriAdvance / 65536 / 100
+            # a character the font lacks (an emoji, a rare ideograph) is measured as the box it is drawn as
+            drawn = char if ord(char) in _charmap(font) else "□"
+            advance = _ADVANCES[char] = font.load_char(ord(drawn)).linearHoriAdvance / 65536 / 100
         width += advance
     return width * size
+
+
+_CHARMAP: dict[int, int] = {}
+
+
+def _charmap(font) -> dict[int, int]:
+    """The bundled font's character map, read once."""
+    if not _CHARMAP:
+        _CHARMAP.update(font.get_charmap())
+    return _CHARMAP
 
 
 def wrap(text: str, width: float, size: float) -> list[str]:

@@ -170,3 +170,19 @@ def check_review(state: str | None, revision: int | None, latest_revision: int |
     if returning and not (comment or "").strip():
         return None, "退回須填寫審核意見"
     return None, None
+
+
+def done_percent(milestones, report_percent: Decimal | None = None) -> Decimal | None:
+    """A bar's done percent: the latest report's cumulative actual percent when there is one, else its
+    milestones' percent complete weighted by their planned days (a ratio of sums; cancelled ones left out)."""
+    if report_percent is not None:
+        return Decimal(report_percent)
+    days = done = Decimal(0)
+    for m in milestones:
+        if m.status == "cancelled":
+            continue
+        length = Decimal((m.planned_finish_on - m.planned_start_on).days + 1)
+        percent = Decimal(100) if m.status == "done" else Decimal(m.percent_complete)
+        days += length
+        done += length * percent
+    return None if days == 0 else done / days

@@ -19,7 +19,7 @@ from tracker.services.portfolio import FilterError, PortfolioFilter, project_con
 from tracker.services.schedule_facts import programme_judgements
 from tracker.services.systems import system_is
 
-__all__ = ["FilterError", "GanttFilter", "gantt_data", "project_label"]
+__all__ = ["FilterError", "GanttFilter", "gantt_data", "listed_programmes", "project_label"]
 
 _TRUE = ("1", "true", "on", "yes", "y")
 
@@ -93,13 +93,8 @@ def _row(kind: str, project: Project, system_code: str, judged: list[tuple[sa.Ro
                     is_finished=all(m.status == "done" for m, _ in live), milestones=marks)
 
 
-def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(),
-               thresholds: SlipThresholds = SlipThresholds(), limit: int | None = None) -> GanttData:
-    """Rows grouped system → work plan → project → sub-plan, judged on a date; a joint project is under each system.
-
-    ``limit`` keeps the first programmes only (in chart order), so a screenful of a national portfolio
-    reads only its own milestones; with ``late_only`` every programme must be judged first.
-    """
+def listed_programmes(session: so.Session, flt: GanttFilter = GanttFilter()) -> sa.Select:
+    """The chart's programme lines (project, system, work plan) in chart order; a joint project once per system."""
     conditions = project_conditions(session, PortfolioFilter(system=flt.system, category=flt.category, year=flt.year))
     query = (
         sa.select(Project, System, WorkPlan)
@@ -111,8 +106,21 @@ def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(
     )
     if flt.system:  # a joint project is listed only under the system asked for
         query = query.where(system_is(flt.system))
+    return query
+
+
+def gantt_data(session: so.Session, as_of: date, flt: GanttFilter = GanttFilter(),
+               thresholds: SlipThresholds = SlipThresholds(), limit: int | None = None,
+               offset: int = 0) -> GanttData:
+    """Rows grouped system → work plan → project → sub-plan, judged on a date; a joint project is under each system.
+
+    ``limit`` keeps the first programmes only (in chart order), after skipping ``offset`` of them (a page of
+    the web chart), so a screenful of a national portfolio reads only its own milestones; with ``late_only``
+    every programme must be judged first (limit and offset are then the caller's to apply).
+    """
+    query = listed_programmes(session, flt)
     if limit is not None and not flt.late_only:
-        query = query.limit(limit)
+        query = query.limit(limit).offset(offset or None)
     listed = session.execute(query).all()
     programme_ids = list(dict.fromkeys(project.id for project, _, _ in listed))
     sub_plans: dict[int, list[Project]] = defaultdict(list)

@@ -41,6 +41,18 @@ class PortfolioLights:
     systems: dict[int, Light]
 
 
+def rolled_up(programmes: dict[int, Light], members: list[tuple[int, int, int]]) -> PortfolioLights:
+    """Work-plan and system lights from only the programmes listed (programme, work plan, system): a filtered
+    list's groups show the worst of what they show, not of the whole portfolio."""
+    work_plans: dict[int, Light] = defaultdict(lambda: Light.NONE)
+    systems: dict[int, Light] = defaultdict(lambda: Light.NONE)
+    for pid, work_plan_id, system_id in members:
+        light = programmes.get(pid, Light.NONE)
+        work_plans[work_plan_id] = max(work_plans[work_plan_id], light)
+        systems[system_id] = max(systems[system_id], light)
+    return PortfolioLights(programmes, dict(work_plans), dict(systems))
+
+
 _LIGHTS = StampedCache(size=16)
 #: Per database, date and thresholds: the programme lights last judged and the fingerprints they were
 #: judged on, so that after a change only the programmes that changed are judged again.

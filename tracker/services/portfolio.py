@@ -1,6 +1,7 @@
 """Read the portfolio: the grouped list, one project, the KPIs. Aggregates in SQL, no query per row."""
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,6 +83,14 @@ class PortfolioPage:
     page: int
     page_size: int
     systems: list[System] = field(default_factory=list)
+    #: Every programme the filter lists, with its work plan and system (a joint one once per system): the groups'
+    #: lights roll these up, and ``programmes`` counts each once.
+    members: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @property
+    def programmes(self) -> int:
+        """How many programmes the filter lists, a joint programme counted once."""
+        return len({pid for pid, _, _ in self.members})
 
     @property
     def pages(self) -> int:
@@ -107,17 +116,36 @@ def project_conditions(session: so.Session, flt: PortfolioFilter) -> list:
     if flt.year is not None:
         conditions.append(Project.id.in_(plan_years.projects_in_year(flt.year)))
     if flt.q:
-        pattern = _like(flt.q)
-        sub = so.aliased(Project)
-        conditions.append(sa.or_(
-            Project.name.like(pattern, escape="\\"),
-            WorkPlan.name.like(pattern, escape="\\"),
-            sa.exists().where(sub.parent_id == Project.id, sub.name.like(pattern, escape="\\")),
-            # the plan code, exactly: 「48」 is 嘉義市調查站, 「49-3」 finds programme 49 by its sub-plan
-            Project.code == flt.q,
-            sa.exists().where(sub.parent_id == Project.id, sub.code == flt.q),
-        ))
+        # every word must be found (「宜蘭 監獄」), each as typed or with 台/臺 the other way (「台中」 finds 臺中)
+        for word in search_words(flt.q):
+            conditions.append(_word_condition(word, flt.year))
     return conditions
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search, full-width forms made half-width (NFKC), at most ten."""
+    return unicodedata.normalize("NFKC", q).split()[:10]
+
+
+def _word_condition(word: str, year: int | None) -> sa.ColumnElement[bool]:
+    """A programme whose name, work plan, a sub-plan's name, or plan code matches one search word (in year Y's
+    plan, its name and code there too)."""
+    sub = so.aliased(Project)
+    spellings = list(dict.fromkeys([word, word.replace("台", "臺"), word.replace("臺", "台")]))
+    found = []
+    for spelling in spellings:
+        pattern = _like(spelling)
+        found += [Project.name.like(pattern, escape="\\"), WorkPlan.name.like(pattern, escape="\\"),
+                  sa.exists().where(sub.parent_id == Project.id, sub.name.like(pattern, escape="\\"))]
+    # the plan code, exactly: 「48」 is 嘉義市調查站, 「49-3」 finds programme 49 by its sub-plan
+    found += [Project.code == word, sa.exists().where(sub.parent_id == Project.id, sub.code == word)]
+    if year is not None:
+        entry, child = so.aliased(PlanEntry), so.aliased(Project)
+        found.append(sa.exists().where(
+            entry.year_roc == year, entry.project_id == child.id,
+            sa.or_(child.id == Project.id, child.parent_id == Project.id),
+            sa.or_(entry.code == word, *(entry.name.like(_like(spelling), escape="\\") for spelling in spellings))))
+    return sa.or_(*found)
 
 
 def programmes_by_system(session: so.Session, flt: PortfolioFilter, *columns) -> sa.Select:
@@ -143,7 +171,9 @@ def programmes_by_system(session: so.Session, flt: PortfolioFilter, *columns) ->
 def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, page_size: int = 50) -> PortfolioPage:
     """Top-level projects grouped by system and work plan, one page of rows; counts come from SQL."""
     base = programmes_by_system(session, flt, Project.id, System.id.label("system_id"))
-    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    members = [tuple(row) for row in session.execute(base.add_columns(WorkPlan.id)
+                                                     .with_only_columns(Project.id, WorkPlan.id, System.id))]
+    total = len(members)
     page = max(1, page)
     seq = PlanEntry.seq if flt.year is not None else Project.seq
     ordered = base.add_columns(System.sort_order, WorkPlan.sort_order.label("wp_order"), seq).order_by(
@@ -175,7 +205,8 @@ def portfolio_page(session: so.Session, flt: PortfolioFilter, page: int = 1, pag
         )
         for p in pairs
     ]
-    return PortfolioPage(rows=rows, total=total, page=page, page_size=page_size, systems=list(systems.values()))
+    return PortfolioPage(rows=rows, total=total, page=page, page_size=page_size, systems=list(systems.values()),
+                         members=members)
 
 
 def get_project(session: so.Session, project_id: int) -> Project | None:

@@ -21,6 +21,7 @@ from tracker.services import execution, kpis, reporting_date
 from tracker.services.alerts import KIND_LABELS, list_alerts
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.completeness import month_completeness
+from tracker.services.earned_value import portfolio_earned_value
 from tracker.services.gantt import GanttFilter, gantt_data
 from tracker.services.lights import portfolio_lights, slip_thresholds_from
 
@@ -32,13 +33,26 @@ def _pct(value) -> str:
     return "—" if rounded is None else f"{rounded}%"
 
 
+def earned_value_line(session: so.Session, year_roc: int, as_of) -> str:
+    """The portfolio's earned value in one line of the cover: SPI and CPI, and EV, PV and AC in 千元."""
+    ev = portfolio_earned_value(session, year_roc, as_of)
+    if ev.bac is None:
+        return "—（尚無同時具預算、月報進度及執行數之計畫）"
+
+    def ratio(value):
+        return "—" if value is None else f"{round_rate(value)}"
+
+    return (f"SPI {ratio(ev.spi)}、CPI {ratio(ev.cpi)}（EV {format_whole_money(ev.ev)}／PV {format_whole_money(ev.pv)}"
+            f"／AC {format_whole_money(ev.ac)} 千元；BAC 為年度可支用預算數）")
+
+
 def report_as_of(session: so.Session, month: RocMonth, config):
     """評核基準日 of a month's report: the month's last day, or the reporting date when it falls in the month before it."""
     current = reporting_date.current(session, config)
     return current if month.first_day <= current < month.last_day else month.last_day
 
 
-def _latest_reports(session: so.Session, project_ids: list[int], month: RocMonth) -> dict[int, ProgressReport]:
+def latest_reports_by_month(session: so.Session, project_ids: list[int], month: RocMonth) -> dict[int, ProgressReport]:
     """Each project's latest revision of its latest reported month at or before the report's month."""
     if not project_ids:
         return {}
@@ -73,7 +87,7 @@ def lagging_programmes(session: so.Session, month: RocMonth, lights: dict[int, L
     if not why:
         return []
     programmes = list(session.scalars(sa.select(Project).where(Project.id.in_(why)).order_by(Project.seq, Project.id)))
-    reports = _latest_reports(session, [p.id for p in programmes], month)
+    reports = latest_reports_by_month(session, [p.id for p in programmes], month)
     items = []
     for p in programmes:
         report = reports.get(p.id)
@@ -138,6 +152,7 @@ def report_data(session: so.Session, month: RocMonth, config, now: datetime | No
         ("資本門經費達成率", with_coverage(_pct(ministry.rates.achievement_rate) if ministry else "—")),
         ("預估年底執行率（目標 90%）", with_coverage(_pct(ministry.forecast.rate) if ministry else "—")),
         ("未解除警示", f"{total_alerts} 則"),
+        ("實獲值（資本門，全部計畫合計）", earned_value_line(session, month.roc_year, as_of)),
     ]
     has_figures = bool(table.rows)
     month_label = format_roc_month(month.first_day)

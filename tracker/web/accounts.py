@@ -17,6 +17,7 @@ from tracker.domain.access import Action, Role
 from tracker.models import ApiToken, System, User, as_utc, utcnow
 from tracker.services import accounts, login
 from tracker.web.admin import _local_time
+from tracker.web.filters import ROLE_NAMES
 from tracker.web.security import require
 
 bp = Blueprint("accounts", __name__)
@@ -27,7 +28,7 @@ class CreateUserForm(FlaskForm):
     """A new account; its one-time password is made for it and shown once."""
 
     name = StringField(_l("帳號"), validators=[DataRequired(_l("請輸入帳號")), Length(max=64)])
-    role = SelectField(_l("角色"), choices=[SelectChoice(role.value, role.label) for role in Role])
+    role = SelectField(_l("角色"), choices=[SelectChoice(role.value, ROLE_NAMES[role]) for role in Role])
     system = SelectField(_l("所屬系統"), choices=[], validate_choice=False)
     email = StringField(_l("電子郵件（選填）"), validators=[Optional(), Length(max=254)])
 
@@ -35,7 +36,7 @@ class CreateUserForm(FlaskForm):
 class RoleForm(FlaskForm):
     """An account's role and system."""
 
-    role = SelectField(_l("角色"), choices=[SelectChoice(role.value, role.label) for role in Role])
+    role = SelectField(_l("角色"), choices=[SelectChoice(role.value, ROLE_NAMES[role]) for role in Role])
     system = SelectField(_l("所屬系統"), choices=[], validate_choice=False)
 
 

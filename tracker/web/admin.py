@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tracker import clock, db
 from tracker.domain.access import Action
@@ -17,6 +18,10 @@ from tracker.web.security import require
 from tracker.domain.labels import RUN_STATUS_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+#: The jobs' names in the reader's language (jobs.JOB_LABELS keeps the Chinese ones for the logs and the CLI).
+JOB_NAMES = {jobs.SLIP_SCAN: _l("進度落後檢核"), jobs.EXECUTION_SCAN: _l("預算執行率檢核"),
+             jobs.PROGRESS_REMINDER: _l("進度填報提醒"), jobs.PROGRESS_ESCALATION: _l("逾期未填報通報"),
+             jobs.EMAIL_DIGEST: _l("每日警示摘要郵件"), jobs.RETENTION_PRUNE: _l("過期紀錄清理")}
 
 #: How many runs the page lists.
 RECENT_RUNS = 100
@@ -47,7 +52,7 @@ def jobs_page():
     runs = jobs.recent_runs(session, RECENT_RUNS)
     return render_template("admin_jobs.html", table=table, runs=runs, last_runs=jobs.last_runs(session),
                            runs_here=live is not None, mail_enabled=bool(current_app.config.get("MAIL_ENABLED")),
-                           timezone=current_app.config["TIMEZONE"], labels=jobs.JOB_LABELS,
+                           timezone=current_app.config["TIMEZONE"], labels=JOB_NAMES,
                            statuses=RUN_STATUS_LABELS, describe=jobs.describe,
                            local_time=_local_time(ZoneInfo(current_app.config["TIMEZONE"])),
                            misfire_minutes=scheduler.MISFIRE_GRACE_SECONDS // 60,
@@ -62,7 +67,7 @@ def run_job_now(job_id: str):
 
     if job_id not in {spec.id for spec in scheduler.job_specs(current_app.config)}:
         abort(404)
-    label = jobs.JOB_LABELS[job_id]
+    label = JOB_NAMES.get(job_id, jobs.JOB_LABELS[job_id])
     try:
         run = jobs.run_now(current_app._get_current_object(), job_id, who_of(g.user, request.remote_addr))
     except jobs.JobAlreadyRunning as busy:

@@ -9,6 +9,7 @@ from tracker.services import alerts as alert_service
 from tracker.services.accounts import who_of
 from tracker.web.forms import AcknowledgeForm
 from tracker.web.completeness import month_line
+from tracker.web.filters import ALERT_KIND_NAMES
 from tracker.web.params import page_or_first
 
 bp = Blueprint("alerts", __name__)
@@ -31,7 +32,7 @@ def index():
     completeness, completeness_line = month_line(session)  # last month: who has reported it
     return render_template("alerts.html", alerts=items, total=total, status=status, kind=kind,
                            completeness=completeness, completeness_line=completeness_line,
-                           kinds=alert_service.KIND_LABELS, page=page, pages=max(1, -(-total // ALERTS_PAGE_SIZE)))
+                           kinds={kind: ALERT_KIND_NAMES.get(kind, label) for kind, label in alert_service.KIND_LABELS.items()}, page=page, pages=max(1, -(-total // ALERTS_PAGE_SIZE)))
 
 
 @bp.route("/alerts/<id:alert_id>/acknowledge", methods=["POST"])

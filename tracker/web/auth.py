@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from tracker import db
+from tracker.domain.access import Role
 from tracker.services import accounts, login as logins
 from tracker.web.forms import LoginForm, PasswordForm
 from tracker.web.security import end_session, start_session
@@ -26,11 +27,16 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def landing_page(user) -> str:
+    """Where a user lands after logging in without a next=: leadership on the dashboard, others on the portfolio."""
+    return url_for("dashboard.index") if user.role == Role.LEADERSHIP else url_for("portfolio.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The login page."""
     if g.get("user") is not None and request.method == "GET":
-        return redirect(url_for("portfolio.index"))
+        return redirect(landing_page(g.user))
     form = LoginForm()
     status = 200
     headers = {}
@@ -55,7 +61,8 @@ def login():
             if user.must_change_password:
                 flash(_("這是一次性密碼，請先設定新密碼。"), "warning")
                 return redirect(url_for("auth.change_password"))
-            return redirect(safe_next(request.args.get("next")))
+            wanted = request.args.get("next")
+            return redirect(safe_next(wanted) if wanted else landing_page(user))
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form), status, headers

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from tracker import db
 from tracker.charts import execution as execution_chart
@@ -13,7 +13,9 @@ from tracker.charts import gantt as gantt_chart
 from tracker.charts import output
 from tracker.domain.roc import RocMonth, from_roc_year
 from tracker.models import CATEGORIES
-from tracker.services import execution, gantt, lights, portfolio
+from tracker.services import datastamp, execution, gantt, lights, portfolio
+from tracker.services.cache import StampedCache
+from tracker.services import gantt_view
 from tracker.services.charts import rate_bars_data, s_curve_data
 from tracker.services.report import monthly_report
 from tracker.web import plan_year
@@ -52,11 +54,29 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
     return response
 
 
+#: Rendered Gantt files by query, served while the data stamp is unchanged (services.datastamp).
+_GANTT_FILES = StampedCache(size=64)
+
+
 @bp.route("/gantt.<any(svg, png, pdf):fmt>")
 def gantt_file(fmt: str):
-    """The Gantt chart (filters: system, category, year, late; as_of) as SVG with links, PNG or PDF."""
+    """The Gantt chart (filters: system, category, year, late; as_of) as SVG with links, PNG (?width=) or A4 PDF pages."""
     session = db.get_session()
     as_of = as_of_param()
+    width = None
+    if fmt == "png":  # pixels; the chart keeps its proportions
+        width = params.or_400(params.int_param, request.args, "width", None, gantt_chart.PNG_WIDTH_MIN,
+                              gantt_chart.PNG_WIDTH_MAX)
+    thresholds = lights.slip_thresholds_from(current_app.config)
+    key = (str(session.get_bind().url), fmt, tuple(sorted(request.args.items(multi=True))), as_of, thresholds,
+           str(get_locale()), request.script_root)
+    body = _GANTT_FILES.get_or_build(datastamp.current(session), key,
+                                     lambda: _gantt_bytes(session, fmt, as_of, thresholds, width))
+    return _file(body, fmt, f"gantt-{as_of.isoformat()}")
+
+
+def _gantt_bytes(session, fmt: str, as_of, thresholds, width: int | None) -> bytes:
+    """The Gantt file's bytes for the request's filters (a bad filter is a 400)."""
     # the first N rows only: a national portfolio's full chart is for the PDF, not a screen
     limit = request.args.get("rows")
     if limit is not None:
@@ -68,7 +88,7 @@ def gantt_file(fmt: str):
             abort(400, description=f"rows 須為 1 至 {MAX_ROWS} 的整數")
     try:
         flt = gantt.GanttFilter.from_args(request.args)
-        data = gantt.gantt_data(session, as_of, flt, lights.slip_thresholds_from(current_app.config), limit)
+        data = gantt.gantt_data(session, as_of, flt, thresholds, limit)
     except gantt.FilterError as exc:
         abort(400, description=f"{exc.field}：{exc.message}")
     if limit is not None:
@@ -78,12 +98,13 @@ def gantt_file(fmt: str):
     def project_url(project_id: int) -> str:
         return url_for("projects.detail", project_id=project_id, as_of=link_as_of)
 
-    return _file(gantt_chart.render(data, fmt, project_url), fmt, f"gantt-{as_of.isoformat()}")
+    return gantt_chart.render(data, fmt, project_url, width=width)
 
 
 @bp.route("/gantt")
 def gantt_page():
-    """The Gantt chart page: filters, the SVG (bars and names link to projects) and PNG/PDF downloads."""
+    """The Gantt chart page: filters, the chart drawn as HTML and SVG (?scale=year|quarter|month, ?page=),
+    and PNG/PDF/SVG downloads."""
     session = db.get_session()
     as_of = as_of_param()
     try:
@@ -91,8 +112,18 @@ def gantt_page():
     except gantt.FilterError as exc:
         flt, error = gantt.GanttFilter(), exc
     query = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
+    scale = request.args.get("scale", gantt_view.DEFAULT_SCALE)
+    scale = scale if scale in gantt_view.SCALES else gantt_view.DEFAULT_SCALE  # a hand-typed scale: the default
+    chart = None
+    if error is None:
+        try:
+            chart = gantt_view.gantt_page(session, as_of, flt, lights.slip_thresholds_from(current_app.config),
+                                          scale, params.page_or_first(request.args))
+        except gantt.FilterError as exc:  # a filter only the query can refuse (an unknown system)
+            flt, error = gantt.GanttFilter(), exc
     return render_template("gantt.html", flt=flt, error=error, systems=portfolio.list_systems(session),
-                           categories=CATEGORIES, as_of=as_of, query=query), (400 if error else 200)
+                           categories=CATEGORIES, as_of=as_of, query=query, chart=chart, scales=gantt_view.SCALES,
+                           link_as_of=request.args.get("as_of") or None), (400 if error else 200)
 
 
 def _year_and_month() -> tuple[int, int | None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tracker import db
 from tracker.domain.errors import FieldError
@@ -15,6 +16,23 @@ from tracker.web import params
 from tracker.web.completeness import month_line
 
 bp = Blueprint("execution", __name__)
+
+#: The official headings in the reader's language (the exports keep the official Chinese ones).
+HEADINGS = {
+    "key": _l("項目"), "available_budget": _l("可支用預算數"), "allocated": _l("累計分配數"),
+    "executed": _l("累計執行數"), "allocation_rate": _l("分配預算執行率(%)"), "achievement_rate": _l("經費達成率(%)"),
+    "allocated_unexecuted": _l("已分配未執行數"), "forecast_rate": _l("預估年底執行率(%)"),
+    "needed_per_month": _l("每月尚需執行數"), "paid": _l("累計實支數"), "payables": _l("應付未付數"),
+    "savings": _l("累計賸餘數"), "spend_rate": _l("支用率(%)"),
+}
+BY_NAMES = {"project": _l("計畫"), "work_plan": _l("工作計畫"), "system": _l("系統"), "category": _l("計畫類別"),
+            "ministry": _l("全部會")}
+KIND_NAMES = {"capital": _l("資本門"), "current": _l("經常門")}
+
+
+def _columns() -> list[tuple[str, str]]:
+    """The table's columns, official order, headings translated."""
+    return [(key, HEADINGS.get(key, label)) for key, label in execution.COLUMNS]
 
 
 class ParamError(FieldError):
@@ -55,8 +73,8 @@ def table():
         report = execution.execution_report(session, thresholds=execution.thresholds_from(current_app.config), **query)
     except (ParamError, execution.ExecutionQueryError) as exc:
         return render_template("execution.html", error=exc, report=None, params=request.args,
-                               systems=list_systems(session), categories=CATEGORIES, columns=execution.COLUMNS,
-                               by_labels=execution.BY_LABELS, kind_labels=execution.KIND_LABELS), 400
+                               systems=list_systems(session), categories=CATEGORIES, columns=_columns(),
+                               by_labels=BY_NAMES, kind_labels=KIND_NAMES), 400
     sort, descending = request.args.get("sort"), request.args.get("dir") == "desc"
     rows = execution.sort_rows(report.rows, sort, descending)
     fmt = request.args.get("format")
@@ -68,6 +86,6 @@ def table():
     completeness_line = month_line(session, report.year_roc, report.month)[1] if report.month else None
     return render_template("execution.html", report=report, rows=rows, error=None, params=request.args,
                            completeness_line=completeness_line,
-                           systems=list_systems(session), categories=CATEGORIES, columns=execution.COLUMNS,
+                           systems=list_systems(session), categories=CATEGORIES, columns=_columns(),
                            rate_columns=execution.RATE_COLUMNS, values=execution.row_values, sort=sort,
-                           descending=descending, by_labels=execution.BY_LABELS, kind_labels=execution.KIND_LABELS)
+                           descending=descending, by_labels=BY_NAMES, kind_labels=KIND_NAMES)

@@ -15,9 +15,9 @@ from tracker import clock, db
 from tracker.domain import audit_labels, roc
 from tracker.domain.execution import round_rate
 from tracker.domain.progress import slip_days
-from tracker.domain.access import ROLE_LABELS, Action, Role, may
+from tracker.domain.access import Action, Role, may
+from tracker.domain.slippage import Light
 from tracker.domain.money import format_money
-from tracker.domain.phase import phase_label
 from tracker.services import plan_years, reporting_date, review
 from tracker.services.accounts import actor_of
 from tracker.web import plan_year
@@ -67,6 +67,15 @@ def _percent(value) -> str:
     return "—" if value is None else f"{value}%"
 
 
+#: The lights and roles in the reader's language (the domain keeps them in Chinese for the data and the PDF).
+LIGHT_NAMES = {Light.NONE: "—", Light.GREEN: _l("綠燈"), Light.YELLOW: _l("黃燈"), Light.RED: _l("紅燈")}
+ROLE_NAMES = {Role.PROJECT_MANAGER: _l("計畫承辦人"), Role.BUDGET_OFFICER: _l("主計人員"),
+              Role.LEADERSHIP: _l("首長（唯讀）"), Role.ADMIN: _l("系統管理者"), Role.REVIEWER: _l("管考人員")}
+ALERT_KIND_NAMES = {"LOW_EXECUTION": _l("分配預算執行率偏低"), "BELOW_TARGET": _l("預估未達執行率目標"),
+                    "OVERDUE": _l("逾期未完成"), "LAGGING": _l("進度落後"), "FORECAST_SLIP": _l("預估完成日延後"),
+                    "NOT_REPORTED": _l("未填報進度"), "BACK_LOADED": _l("進度後段集中")}
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the template globals."""
     app.jinja_env.filters.update(
@@ -76,13 +85,15 @@ def init_app(app: Flask) -> None:
         status_label=lambda s: STATUS_LABELS.get(s, s),
         report_state=lambda s: REPORT_STATE_LABELS.get(s or "unreported", s),
         direction_label=lambda d: DIRECTION_LABELS.get(d, d),
-        role_label=lambda r: ROLE_LABELS[Role(r)] if r in Role._value2member_map_ else r,
+        role_label=lambda r: ROLE_NAMES[Role(r)] if r in Role._value2member_map_ else r,
+        light_label=lambda light: LIGHT_NAMES.get(light, getattr(light, "label", light)),
         number=_number,
         money=format_money,
         percent=_percent,
         rate2=round_rate,
         slip_days=lambda m: slip_days(m.baseline_finish_on, m.planned_finish_on),
-        phase=lambda p: phase_label(p.phase_index, p.phase_total),
+        phase=lambda p: "—" if p.phase_index is None or p.phase_total is None else _l(
+            "第 %(index)s 年／共 %(total)s 年", index=p.phase_index, total=p.phase_total),
         # history in people's words (audit log, revision comparison): the labels of tracker/domain/audit_labels.py
         audit_field=lambda key, entity_type=None: audit_labels.field_label(entity_type, key),
         audit_value=lambda value, key: audit_labels.format_value(key, value, ZoneInfo(app.config["TIMEZONE"])),

@@ -69,6 +69,8 @@ def _body(session, as_of: date, page_number: int, error: portfolio.FilterError |
         flt = dataclasses.replace(flt, year=plan_year.default_year())
     page = None if error else portfolio.portfolio_page(session, flt, page_number, current_app.config["PAGE_SIZE"])
     judged = lights.portfolio_lights(session, as_of, lights.slip_thresholds_from(current_app.config))
+    if page is not None:  # the groups roll up only the programmes the filter lists
+        judged = lights.rolled_up(judged.programmes, page.members)
     return Markup(render_template("_portfolio_body.html", page=page, flt=flt, systems=portfolio.list_systems(session),
                                   categories=CATEGORIES, filter_error=error, lights=judged, as_of=as_of,
                                   no_light=Light.NONE, year_loaded=flt.year in plan_years.loaded_years(session)))

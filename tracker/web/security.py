@@ -10,7 +10,7 @@ from tracker.services import accounts, login
 from tracker.services.accounts import actor_of
 
 #: Endpoints open without a session: the login page, the language switch, static files; the API checks its own tokens.
-PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static", "health.healthz", "assets.cjk_font"}
+PUBLIC_ENDPOINTS = {"auth.login", "i18n.switch", "static", "health.healthz"}
 #: Endpoints a user who must change a one-time password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "i18n.switch", "static"}
 #: Files that scripts fetch: a Bearer token works for them as for the API.
@@ -131,7 +131,7 @@ def _headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint not in ("static", "assets.cjk_font"):
+    if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     if current_app.config["SESSION_COOKIE_SECURE"] and current_app.config["HSTS_SECONDS"]:
         # Secure cookies mean the site is served over HTTPS: browsers should never try plain HTTP again.

@@ -9,7 +9,10 @@ from flask import abort, current_app, jsonify, request
 
 from tracker import db
 from tracker.models import Milestone, Project
+from tracker.domain.earned_value import EarnedValue
+from tracker.domain.roc import roc_month_end, roc_month_start, to_roc_year
 from tracker.domain.slippage import Light, worst
+from tracker.services import earned_value as earned_values
 from tracker.services import lights, plan_years, portfolio, programmes, reporting_date
 from tracker.web import plan_year
 from tracker.web.api import bp, query
@@ -53,6 +56,29 @@ def project_lights(items: list[Project]) -> dict[int, str]:
     return out
 
 
+def earned_value_as_of(as_of: date | None, year: int) -> date:
+    """The date earned value is for: ?as_of= when given, else the reporting date moved into the year shown."""
+    if as_of is not None:
+        return as_of
+    current = reporting_date.current(db.get_session(), current_app.config)
+    return min(max(current, roc_month_start(year, 1)), roc_month_end(year, 12))
+
+
+def earned_value_json(value: EarnedValue | None, as_of: date) -> dict | None:
+    """A programme's earned value as the API shows it (None: a sub-plan)."""
+    if value is None:
+        return None
+    return {"as_of": as_of.isoformat(), "year": to_roc_year(as_of.year),
+            **{f.name: number(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+
+
+def project_earned_values(items: list[Project], as_of: date) -> dict[int, dict | None]:
+    """Each listed project's earned_value on a date, the programmes computed together (sub-plans: None)."""
+    found = earned_values.programme_earned_value(db.get_session(), [p.id for p in items if p.parent_id is None],
+                                                 to_roc_year(as_of.year), as_of)
+    return {p.id: earned_value_json(found.get(p.id), as_of) for p in items}
+
+
 def project_json(p: Project | plan_years.InYear, light: str | None = None) -> dict:
     """A project (or sub-plan) as the API shows it; as a year's plan lists it when ``p`` is that year's view."""
     year = {"year": p.year_roc, "programme_id": p.programme_id} if isinstance(p, plan_years.InYear) else {
@@ -84,8 +110,10 @@ def projects():
     except portfolio.FilterError as exc:
         abort(field_errors({exc.field: exc.message}))
     shown = project_lights(items)
+    earned = project_earned_values(items, earned_value_as_of(args["as_of"], flt.year))
     listed = plan_years.in_year(session, items, flt.year)
-    return jsonify({"projects": [project_json(p, shown[p.id]) for p in listed], "year": flt.year,
+    return jsonify({"projects": [{**project_json(p, shown[p.id]), "earned_value": earned[p.id]} for p in listed],
+                    "year": flt.year,
                     "page": args["page"], "per_page": args["per_page"], "total": total})
 
 
@@ -99,11 +127,13 @@ def project(project_id: int):
         abort(404, description=f"沒有編號 {project_id} 的計畫")
     light = project_lights([item])[item.id]
     year = args.get("year") if args.get("year") is not None else plan_year.default_year()
+    earned = {"earned_value": project_earned_values([item], earned_value_as_of(args.get("as_of"), year))[item.id]}
     if plan_years.entries_of_year(session, year, [item.id]).get(item.id) is None:
         if args.get("year") is not None:
             abort(404, description=f"{year} 年度計畫未列編號 {project_id} 的計畫")
-        return jsonify(project_json(item, light))  # not in the reporting date's year: as its latest plan lists it
-    return jsonify(project_json(plan_years.in_year(session, [item], year)[0], light))
+        # not in the reporting date's year: as its latest plan lists it
+        return jsonify({**project_json(item, light), **earned})
+    return jsonify({**project_json(plan_years.in_year(session, [item], year)[0], light), **earned})
 
 
 @bp.get("/programmes/<id:programme_id>")

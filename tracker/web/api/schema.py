@@ -95,6 +95,35 @@ SCHEMAS: dict[str, dict] = {
             "light": {"enum": ["red", "yellow", "green", "none"],
                       "description": "The schedule light on the reporting date: a programme's from the one judgement "
                                      "(milestones, planned curve, latest report), a sub-plan's from its milestones"},
+            "earned_value": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/EarnedValue"}],
+                             "description": "A programme's earned value (實獲值) on as_of; null for a sub-plan"},
+        },
+        "additionalProperties": False,
+    },
+    "EarnedValue": {
+        "type": "object",
+        "required": ["as_of", "year", "bac", "pv", "ev", "ac", "sv", "cv", "spi", "cpi", "eac", "etc", "vac", "tcpi"],
+        "description": "Earned value of a programme (and its sub-plans) for as_of's ROC year, NT$ thousand (千元). "
+                       "BAC is the year's capital 可支用預算數, not the life budget (the plan gives none; "
+                       "life-to-date budgets are in GET /programmes/{id}). PV and EV use the cumulative planned "
+                       "and actual % of the programme's latest report of a month of that year on or before as_of; "
+                       "AC is the year's capital 執行數 at as_of's month. Each figure is null when an input is "
+                       "missing or a divisor is zero. Ratios are unrounded.",
+        "properties": {
+            "as_of": {"type": "string", "format": "date", "description": "The date the figures are for"},
+            "year": {"type": "integer", "description": "The ROC year whose budget is BAC (as_of's)"},
+            "bac": {"type": ["number", "null"], "description": "Budget at completion: the year's capital 可支用預算數"},
+            "pv": {"type": ["number", "null"], "description": "Planned value (計畫價值) = BAC × planned %"},
+            "ev": {"type": ["number", "null"], "description": "Earned value (實獲值) = BAC × actual %"},
+            "ac": {"type": ["number", "null"], "description": "Actual cost (實際成本) = 執行數 (paid + payables + savings)"},
+            "sv": {"type": ["number", "null"], "description": "Schedule variance = EV − PV"},
+            "cv": {"type": ["number", "null"], "description": "Cost variance = EV − AC"},
+            "spi": {"type": ["number", "null"], "description": "Schedule performance index = EV ÷ PV"},
+            "cpi": {"type": ["number", "null"], "description": "Cost performance index = EV ÷ AC"},
+            "eac": {"type": ["number", "null"], "description": "Estimate at completion = BAC ÷ CPI"},
+            "etc": {"type": ["number", "null"], "description": "Estimate to complete = EAC − AC"},
+            "vac": {"type": ["number", "null"], "description": "Variance at completion = BAC − EAC"},
+            "tcpi": {"type": ["number", "null"], "description": "To-complete performance index = (BAC − EV) ÷ (BAC − AC)"},
         },
         "additionalProperties": False,
     },
@@ -412,6 +441,9 @@ _R401 = _json("Error", "No valid Bearer token")
 _MONTH_PATH = {"name": "month", "in": "path", "required": True,
                "schema": {**_ROC_MONTH, "examples": ["106-09", "2017-09"]}, "description": "The report's month: 106-09 or 2017-09"}
 _R400 = _json("FieldErrors", "Bad parameters, each named in fields")
+_EV_AS_OF = _query("as_of", {**_ROC_DATE, "examples": ["106/9/30", "2017-09-30"]},
+                   "The date earned_value is for, ROC (106/9/30) or ISO (2017-09-30); its ROC year's budget is BAC "
+                   "(default: the reporting date, moved into year when year names another year)")
 _R404 = _json("Error", "No such record")
 
 #: operationId → (method, path, operation); the views name their operation, the document lists them all.
@@ -420,12 +452,14 @@ OPERATIONS: dict[str, tuple[str, str, dict]] = {
         "summary": "Projects and sub-plans with milestones, in plan order",
         "parameters": [_SYSTEM, _CATEGORY, _query("year", _YEAR, "ROC year whose plan entries are listed "
                                                                  "(default: the reporting date's year)"),
-                       _query("q", {**_PLAIN_TEXT, "examples": ["監獄", "擴建"]}, "Words in a name"), _PAGE, _PER_PAGE],
+                       _query("q", {**_PLAIN_TEXT, "examples": ["監獄", "擴建"]}, "Words in a name"), _PAGE, _PER_PAGE,
+                       _EV_AS_OF],
         "responses": {"200": _json("ProjectList", "One page of projects"), "400": _R400, "401": _R401},
     }),
     "getProject": ("get", "/projects/{id}", {
         "summary": "One project",
-        "parameters": [_ID_PATH, _query("year", _YEAR, "Show the project as this ROC year's plan lists it")],
+        "parameters": [_ID_PATH, _query("year", _YEAR, "Show the project as this ROC year's plan lists it"),
+                       _EV_AS_OF],
         "responses": {"200": _json("Project", "The project"), "400": _R400, "401": _R401, "404": _R404},
     }),
     "getProgramme": ("get", "/programmes/{id}", {
