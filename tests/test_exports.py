@@ -76,7 +76,7 @@ def test_a_sub_plan_code_finds_its_programme(officer, session):
                           .order_by(Project.seq)).first()
     assert sub.code.startswith("49-")
     html = officer.get(f"/?q={sub.code}").get_data(as_text=True)
-    assert FORENSIC in html and "共 1 筆" in html
+    assert FORENSIC in html and "共 1 個計畫" in html
 
 
 def test_the_project_page_heading_carries_the_code(officer, session):

@@ -54,8 +54,8 @@ def _file(body: bytes, fmt: str, name: str) -> Response:
     return response
 
 
-#: Rendered Gantt files by query, served while the data stamp is unchanged (services.datastamp).
-_GANTT_FILES = StampedCache(size=64)
+#: Rendered Gantt files by query, served while the data stamp is unchanged (services.datastamp); bounded in count.
+_GANTT_FILES = StampedCache(size=16)  # a 5,000-row PDF is 1.5 MB and a PNG several: keep a few
 
 
 @bp.route("/gantt.<any(svg, png, pdf):fmt>")
