@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from conftest import HSINCHU, TAICHUNG, YILAN, YUNLIN, add_budget, add_month, project_id, token_for
-from tracker.models import Project
+from tracker.models import PlanEntry, Project
 from tracker.services import exports
 from tracker.services.execution import execution_report
 
@@ -45,6 +45,8 @@ def code_of(session, name: str) -> str:
 
 
 def rename(session, name: str, new: str) -> None:
+    """Rename a programme, and its name in the year's plan, which the table shows."""
+    session.execute(sa.update(PlanEntry).where(PlanEntry.name == name).values(name=new))
     session.execute(sa.update(Project).where(Project.name == name).values(name=new))
     session.commit()
 

@@ -347,3 +347,35 @@ def test_replace_removes_a_programme_the_text_no_longer_lists_only_when_nothing_
     assert session.scalar(sa.select(Project.id).where(Project.name == NEW)) is not None
     smart = session.scalar(sa.select(Project).where(Project.name == SMART))
     assert (smart.phase_index, smart.phase_total) == (1, 3)
+
+
+def test_a_plan_code_names_the_programme_of_the_row_s_own_year(api, runner, tmp_path, session):
+    """107's 序號 2 is the new programme, 106's is 執行反毒策略: a month-end or budget row by code lands on the
+    programme that year's plan numbers so, never on the one that holds the number now."""
+    from test_ledger_import import BUDGET_HEADER, csv_bytes
+
+    assert runner.invoke(["plan", "import", write(tmp_path, "107.txt", text_107()), "--year", "107"]).exit_code == 0
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_bytes(csv_bytes([BUDGET_HEADER, ["2", "106", "經常門", "1", "0", "0"],
+                                   ["2", "107", "經常門", "2", "0", "0"]]))
+    result = runner.invoke(["ledger", "import", str(budgets)])
+    assert result.exit_code == 0, result.output
+    by_year = dict(session.execute(sa.select(Budget.year_roc, Project.name).join(Project, Project.id == Budget.project_id)).all())
+    assert by_year == {106: "執行反毒策略", 107: NEW}
+    # and the execution table of each year shows the programme under that year's code
+    for year, name in ((106, "執行反毒策略"), (107, NEW)):
+        rows = api(f"/api/v1/execution?year={year}&by=project&kind=current")["rows"]
+        assert [(r["code"], r["key"]) for r in rows] == [("2", name)]
+
+
+def test_the_month_end_template_of_a_year_numbers_its_programmes_as_that_year_s_plan(plan_106, runner, tmp_path):
+    assert runner.invoke(["plan", "import", write(tmp_path, "107.txt", text_107()), "--year", "107"]).exit_code == 0
+    for year, second in ((106, "執行反毒策略"), (107, NEW)):
+        out = tmp_path / f"budgets-{year}.csv"
+        result = runner.invoke(["ledger", "template", "budgets", "--year", str(year), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        rows = out.read_text(encoding="utf-8-sig").splitlines()
+        code_2 = next(row for row in rows if row.startswith("2,"))
+        assert second in code_2, (year, code_2)
+    listed_107 = (tmp_path / "budgets-107.csv").read_text(encoding="utf-8-sig")
+    assert DROPPED not in listed_107 and NEW in listed_107

@@ -10,7 +10,7 @@ from flask import Config
 
 from tracker.domain.execution import (ExecutionThresholds, Figures, Forecast, Rates, available_budget, forecast,
                                       rates)
-from tracker.models import CATEGORIES, Budget, MonthEnd, Project, System, WorkPlan, project_systems
+from tracker.models import CATEGORIES, Budget, MonthEnd, PlanEntry, Project, System, WorkPlan, project_systems
 from tracker.domain.errors import FieldError
 from tracker.domain.labels import KIND_LABELS  # noqa: F401  (pages read it as execution.KIND_LABELS)
 from tracker.services.systems import find_system_id
@@ -202,11 +202,18 @@ def execution_report(session: so.Session, year_roc: int, month: int | None = Non
     # The projects involved: those with a budget or a month-end row by the month, each once (a
     # project has one budget and one row as of each month, so these joins never repeat it).
     # By project, the plan code comes along in the same statement (one value per group: min picks it).
-    code = sa.func.min(Project.code) if by == "project" else sa.null()
+    # By project, the name and code are the year's plan's (PlanEntry; one per project and year, so the join never
+    # repeats a project), the project's latest where the year's plan does not list it.
+    entry = so.aliased(PlanEntry)
+    if by == "project":
+        key_label = sa.func.coalesce(entry.name, Project.name)
+    code = sa.func.min(sa.func.coalesce(entry.code, Project.code)) if by == "project" else sa.null()
     query = sa.select(key_id.label("key_id"), key_label.label("key"), key_order.label("ord"),
                       code.label("code")).select_from(
         Project).outerjoin(budget, sa.and_(budget.c.project_id == Project.id, budget.c.year_roc == year_roc,
                                            budget.c.kind == kind, budget.c.is_synthetic.is_(synthetic)))
+    if by == "project":
+        query = query.outerjoin(entry, sa.and_(entry.project_id == Project.id, entry.year_roc == year_roc))
     query, now, then, has_row = _join_month_ends(query, session.get_bind().dialect.name, year_roc, kind, synthetic,
                                                  month or 0, earlier_month)
     zero = sa.literal(0)

@@ -20,7 +20,7 @@ from tracker.domain.labels import KIND_LABELS
 from tracker.domain.money import format_amount
 from tracker.domain.names import closest, fold
 from tracker.domain.roc import is_roc_year
-from tracker.models import Budget, MonthEnd, Project, User
+from tracker.models import Budget, MonthEnd, PlanEntry, Project, User
 from tracker.services import audit, plan_years
 from tracker.services.accounts import check_may
 
@@ -248,6 +248,19 @@ class _Checker:
             self.names.setdefault(fold(name), []).append(project_id)
             if code:
                 self.codes.setdefault(code, []).append(project_id)
+        # A plan code is a year's: 「2」 in 106's plan and 「2」 in 107's may be two programmes. Each year's entries
+        # give that year's codes, and the names any year listed a programme by find it too.
+        self.entry_codes: dict[tuple[int, str], list[int]] = {}
+        self.other_names: dict[int, set[str]] = {}
+        for project_id, year_roc, code, name in session.execute(
+                sa.select(PlanEntry.project_id, PlanEntry.year_roc, PlanEntry.code, PlanEntry.name)):
+            if code:
+                self.entry_codes.setdefault((year_roc, code), []).append(project_id)
+            same = self.names.setdefault(fold(name), [])
+            if project_id not in same:
+                same.append(project_id)
+            self.other_names.setdefault(project_id, set()).add(fold(name))
+        self.entry_years = {year for year, _ in self.entry_codes}
         self.project_names = {project_id: name for project_id, name, _, _ in projects}
         self.project_codes = {project_id: code for project_id, _, _, code in projects}
         self.parent_of = {project_id: parent_id for project_id, _, parent_id, _ in projects}
@@ -271,11 +284,12 @@ class _Checker:
         """One row's cells as values; a refused cell becomes None and a problem."""
         if "correction" in self.columns:
             self._correction(number, self._cell(cells, "correction"))
+        year = self._year(number, self._cell(cells, "year"))
         return _Row(
             number=number,
             project_id=self._project(number, self._cell(cells, "project"),
-                                     self._cell(cells, "code") if "code" in self.columns else ""),
-            year=self._year(number, self._cell(cells, "year")),
+                                     self._cell(cells, "code") if "code" in self.columns else "", year),
+            year=year,
             month=self._month(number, self._cell(cells, "month")) if self.kind == "month_end" else None,
             kind=self._kind(number, self._cell(cells, "kind")),
             amounts={field: self._amount(number, field, self._cell(cells, field)) for field in _AMOUNTS[self.kind]},
@@ -294,12 +308,17 @@ class _Checker:
         code = self.project_codes.get(project_id)
         return f"{self.project_names[project_id]}（編號 {code}）" if code else self.project_names[project_id]
 
-    def _by_code(self, number: int, field: str, text: str) -> int | None:
-        """The programme a plan code names; a problem when none or several do."""
+    def _by_code(self, number: int, field: str, text: str, year: int | None = None) -> int | None:
+        """The programme a plan code names in the row's year's plan (the latest codes when that year has no plan);
+        a problem when none or several do."""
         code = _normal(text).translate(_DASHES).replace(" ", "")
+        in_year = year is not None and year in self.entry_years
         matches = self.codes.get(code, [])
+        if in_year:  # that year's numbering; a programme no plan lists keeps its own code
+            matches = self.entry_codes.get((year, code)) or [p for p in matches if p not in self.other_names]
         if not matches:
-            self._problem(number, field, f"找不到計畫編號「{text}」（計畫編號即計畫總覽所列的編號，例如 48 或 49-3）")
+            where = f"{year} 年度計畫中" if in_year else ""
+            self._problem(number, field, f"{where}找不到計畫編號「{text}」（計畫編號即計畫總覽所列的編號，例如 48 或 49-3）")
             return None
         if len(matches) > 1:
             self._problem(number, field, f"有 {len(matches)} 個計畫的編號都是「{text}」："
@@ -322,14 +341,15 @@ class _Checker:
                                       if offered else "（請填計畫全名或計畫編號）")
         return self._suggestions[key]
 
-    def _project(self, number: int, text: str, code_text: str = "") -> int | None:
+    def _project(self, number: int, text: str, code_text: str = "", year: int | None = None) -> int | None:
         """The programme a row names: by plan code (Project.code) or by its exact name after folding (台/臺,
         full-/half-width, spaces); never by internal id. A separate 計畫編號 cell, when filled, decides, and
         the name beside it must agree."""
         if code_text:
-            project_id = self._by_code(number, "code", code_text)
+            project_id = self._by_code(number, "code", code_text, year)
             if project_id is not None and text and not _CODE.match(_normal(text).translate(_DASHES)) \
-                    and fold(text) != fold(self.project_names[project_id]):
+                    and fold(text) != fold(self.project_names[project_id]) \
+                    and fold(text) not in self.other_names.get(project_id, ()):
                 self._problem(number, "project", f"計畫編號「{code_text}」是「{self.project_names[project_id]}」，"
                                                  f"與計畫名稱「{text}」不符")
                 return None
@@ -338,7 +358,7 @@ class _Checker:
             self._problem(number, "project", "未填計畫（請填計畫全名或計畫編號）")
             return None
         if _CODE.match(_normal(text).translate(_DASHES).replace(" ", "")):
-            return self._by_code(number, "project", text)
+            return self._by_code(number, "project", text, year)
         matches = self.names.get(fold(text))
         if not matches:
             self._problem(number, "project", f"找不到計畫「{text}」{self._suggest(text)}")

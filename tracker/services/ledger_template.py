@@ -12,7 +12,7 @@ import sqlalchemy.orm as so
 
 from tracker.domain.labels import KIND_LABELS
 from tracker.models import Budget, MonthEnd, Project
-from tracker.services import ledger_import
+from tracker.services import ledger_import, plan_years
 
 KINDS = ("budgets", "month_end")
 FORMATS = ("csv", "xlsx")
@@ -68,8 +68,13 @@ def build(session: so.Session, kind: str, year: int, month: int | None = None) -
         raise TemplateError("月報範本須指定月份（1 至 12）")
     if kind == "budgets":
         month = None
-    runs = sa.and_(Project.first_year_roc <= year, Project.last_year_roc >= year)
-    projects = list(session.scalars(sa.select(Project).where(runs).order_by(Project.seq, Project.id)))
+    entries = plan_years.entries_of_year(session, year)
+    if entries:  # the year's plan lists its programmes, numbered and named as that year writes them
+        projects = sorted(session.scalars(sa.select(Project).where(Project.id.in_(list(entries)))),
+                          key=lambda p: (entries[p.id].seq, p.id))
+    else:
+        runs = sa.and_(Project.first_year_roc <= year, Project.last_year_roc >= year)
+        projects = list(session.scalars(sa.select(Project).where(runs).order_by(Project.seq, Project.id)))
     with_figures = set(session.scalars(sa.select(Budget.project_id).where(
         Budget.year_roc == year, Budget.is_synthetic.is_(False)))) | set(session.scalars(
             sa.select(MonthEnd.project_id).where(MonthEnd.year_roc == year, MonthEnd.is_synthetic.is_(False))))
@@ -103,7 +108,8 @@ def build(session: so.Session, kind: str, year: int, month: int | None = None) -
     rows = []
     for project in listed:
         record = stored.get(project.id)
-        values = {"code": project.code or "", "project": project.name, "year": year, "month": month,
+        shown = entries.get(project.id, project)
+        values = {"code": shown.code or "", "project": shown.name, "year": year, "month": month,
                   "kind": KIND_LABELS[FIGURE_KIND]}
         rows.append([values[field] if field in values else
                      (None if record is None else Decimal(getattr(record, field)).normalize())

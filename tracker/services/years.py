@@ -23,7 +23,7 @@ from tracker.domain.year_end import (
     check_carry_over,
     proposed_carry_over,
 )
-from tracker.models import Alert, Budget, MonthEnd, Plan, Project, as_utc, utcnow
+from tracker.models import Alert, Budget, MonthEnd, Plan, PlanEntry, Project, as_utc, utcnow
 from tracker.services import audit, execution, plan_years
 from tracker.services.accounts import check_may
 from tracker.services.execution_scan import EXECUTION_KINDS
@@ -141,10 +141,14 @@ def year_state(session: so.Session, year_roc: int) -> YearState:
     if plan is None:
         raise CloseRefused(f"沒有民國 {year_roc} 年度的施政計畫，無法辦理年度結束")
     synthetic = bool(execution.dataset(session, year_roc))
+    # the programme as year Y's plan numbers and names it (its latest code and name when Y does not list it)
+    entry = so.aliased(PlanEntry)
     budgets = session.execute(
-        sa.select(Budget.project_id, Budget.original, Budget.supplementary, Budget.carried_over, Project.code,
-                  Project.name)
+        sa.select(Budget.project_id, Budget.original, Budget.supplementary, Budget.carried_over,
+                  sa.func.coalesce(entry.code, Project.code).label("code"),
+                  sa.func.coalesce(entry.name, Project.name).label("name"))
         .join(Project, Project.id == Budget.project_id)
+        .outerjoin(entry, sa.and_(entry.project_id == Project.id, entry.year_roc == year_roc))
         .where(Budget.year_roc == year_roc, Budget.kind == KIND, Budget.is_synthetic.is_(synthetic))).all()
     december = {row.project_id: row for row in session.execute(
         sa.select(MonthEnd.project_id, MonthEnd.paid, MonthEnd.payables, MonthEnd.savings)
