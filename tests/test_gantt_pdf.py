@@ -10,15 +10,14 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from tracker import db
 from tracker.charts import gantt as gantt_chart
 from tracker.charts import report_gantt
 from tracker.charts.data import GanttData, GanttRow, MilestoneMark
 from tracker.domain.roc import to_roc_year
 from tracker.domain.slippage import Light
 from tracker.models import Project
-from tracker.services import accounts, audit
 from conftest import YILAN
+from test_chart_text import headers  # noqa: F401  (a fixture: a leadership Bearer token)
 
 AS_OF = date(2021, 8, 31)
 
@@ -85,13 +84,6 @@ def test_the_png_is_as_wide_as_asked_and_very_tall_charts_stay_within_the_limit(
                                               + gantt_chart.BOTTOM) <= gantt_chart.PNG_HEIGHT_MAX
 
 
-@pytest.fixture
-def headers(seeded, make_user):
-    make_user("reader", "leadership")
-    with db.new_session(seeded) as s:
-        token, _ = accounts.issue_token(s, "reader", audit.CLI, 90)
-        s.commit()
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_endpoint_serves_pages_a_width_and_refuses_a_bad_width(client, headers):

@@ -159,7 +159,7 @@ def test_a_107_plan_is_previewed_then_applied_and_programmes_keep_their_identity
     assert life["first_year"] == 106 and life["last_year"] == 108
 
 
-def test_the_pages_follow_the_year_switcher(api, runner, tmp_path, client, auth):
+def test_the_pages_follow_the_year_switcher(api, runner, tmp_path, client, auth, session):
     assert runner.invoke(["plan", "import", write(tmp_path, "107.txt", text_107()), "--year", "107"]).exit_code == 0
     auth.login("reader")
     page_107 = client.get("/?year=107").get_data(as_text=True)
@@ -167,6 +167,9 @@ def test_the_pages_follow_the_year_switcher(api, runner, tmp_path, client, auth)
     page_106 = client.get("/?year=106").get_data(as_text=True)
     assert DROPPED in page_106 and NEW not in page_106
     assert 'href="?year=106"' in page_107 and 'href="?year=107"' in page_106  # the switcher offers both years
+    smart = session.scalar(sa.select(Project.id).where(Project.name == SMART))
+    life = client.get(f"/projects/{smart}").get_data(as_text=True).split("歷年計畫")[1].split("</table>")[0]
+    assert f"{SMART}(1/3)" in life and f"{SMART}(2/3)" in life and "1/3" in life and "2/3" in life
     kpis = client.get("/kpis?year=107").get_data(as_text=True)
     assert "4,000 人" in kpis and "106 年：目標 3,800 人" in kpis  # the board compares a KPI across years
 

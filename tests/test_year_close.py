@@ -326,3 +326,12 @@ def test_the_api_counts_the_carry_over_in_107s_available_budget(december, runner
     rows = {row["project_id"]: row for row in body["rows"]}
     assert body["year"] == 107
     assert rows[project_id(session, YILAN)]["available_budget"] == 420_000  # 原預算 300,000 + 保留 120,000
+    # the programme's whole life: each year's budget and 執行數, and life-to-date totals that count the carried
+    # 120,000 once (原 + 追加 of each year: 550,000 + 300,000)
+    life = client.get(f"/api/v1/programmes/{project_id(session, YILAN)}",
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    budgets = {(b["year"], b["kind"]): b for b in life["budgets"]}
+    assert budgets[(106, "capital")]["available_budget"] == 550_000 and budgets[(106, "capital")]["executed"] == 430_000
+    assert budgets[(107, "capital")]["carried_over"] == 120_000 and budgets[(107, "capital")]["available_budget"] == 420_000
+    assert life["life_to_date"]["capital"] == {"budget": 850_000, "executed": 430_000}
+    assert [e["year"] for e in life["entries"]] == [106] and life["entries"][0]["closed"] is True

@@ -31,13 +31,6 @@ KIND = "capital"
 _CENT = Decimal("0.01")
 
 
-def _money(value) -> Decimal:
-    """A Money sum from SQL as 千元 (a sum that lost the type is whole NT$)."""
-    if value is None or isinstance(value, Decimal):
-        return value if value is not None else Decimal(0)
-    return (Decimal(int(value)) / 1000).quantize(Decimal("0.001"))
-
-
 def status_month(year_roc: int, as_of: date) -> int | None:
     """The month of the year whose figures count on a date: its own month, December after the year, None before it."""
     year = from_roc_year(year_roc)
@@ -65,7 +58,7 @@ def _budgets(session: so.Session, ids: list[int] | None, year_roc: int, syntheti
                    .join(Project, Project.id == Budget.project_id)
                    .where(Budget.year_roc == year_roc, Budget.kind == KIND, Budget.is_synthetic.is_(synthetic)),
                    ids).group_by(owner)
-    return {pid: available_budget(_money(o), _money(s), _money(c)) for pid, o, s, c in session.execute(query)}
+    return {pid: available_budget(execution.money_sum(o), execution.money_sum(s), execution.money_sum(c)) for pid, o, s, c in session.execute(query)}
 
 
 def _executed(session: so.Session, ids: list[int] | None, year_roc: int, month: int,
@@ -83,7 +76,7 @@ def _executed(session: so.Session, ids: list[int] | None, year_roc: int, month: 
              .join(Project, Project.id == MonthEnd.project_id)
              .where(MonthEnd.year_roc == year_roc, MonthEnd.kind == KIND, MonthEnd.is_synthetic.is_(synthetic))
              .group_by(owner))
-    return {pid: _money(paid) + _money(payables) + _money(savings)
+    return {pid: execution.money_sum(paid) + execution.money_sum(payables) + execution.money_sum(savings)
             for pid, paid, payables, savings in session.execute(query)}
 
 

@@ -297,6 +297,16 @@ def _d(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(0)
 
 
+def money_sum(value) -> Decimal:
+    """A Money sum from SQL as 千元: the Money type gives Decimal thousands; a sum whose expression lost the type
+    (a + b of two columns) comes back as whole NT$; none is 0."""
+    if value is None:
+        return Decimal("0.000")
+    if isinstance(value, Decimal):
+        return value
+    return (Decimal(int(value)) / 1000).quantize(Decimal("0.001"))
+
+
 @dataclass(frozen=True)
 class _Coverage:
     """Which month a group's figures are from and how many of its projects have figures for the month."""

@@ -92,17 +92,8 @@ def _budget_years(session: so.Session, ids: list[int]) -> list[BudgetYear]:
                 continue
             o, s, c = sums.get(kind, (0, 0, 0))
             amount, month = executed.get(kind, (0, None))
-            out.append(BudgetYear(year, kind, _money(o), _money(s), _money(c), _money(amount), month))
+            out.append(BudgetYear(year, kind, execution.money_sum(o), execution.money_sum(s), execution.money_sum(c), execution.money_sum(amount), month))
     return out
-
-
-def _money(value) -> Decimal:
-    """A sum from SQL as 千元: the Money type gives Decimal thousands; a sum that lost the type is whole NT$."""
-    if value is None:
-        return Decimal("0.000")
-    if isinstance(value, Decimal):
-        return value
-    return (Decimal(int(value)) / 1000).quantize(Decimal("0.001"))
 
 
 def programme_life(session: so.Session, programme_id: int) -> ProgrammeLife | None:
