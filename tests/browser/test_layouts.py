@@ -187,6 +187,6 @@ def test_no_page_has_an_axe_violation_or_a_missing_glyph(live, browser):
         text = page.evaluate("document.body.innerText")
         missing = sorted({c for c in text if _needs_a_cjk_glyph(c) and c not in glyphs})
         assert not missing, f"{path}: the page's font has no glyph for {''.join(missing[:20])}"
-        shot(page, "axe-" + re.sub(r"\W+", "-", path).strip("-") or "home")
+        shot(page, "axe-" + (re.sub(r"\W+", "-", path).strip("-") or "home"))
     page.context.close()
     assert not found, found

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from tracker.domain.errors import FieldError
 from tracker.domain.roc import to_roc_year
-from tracker.models import Kpi, KpiTarget, Plan, PlanEntry, PlanEntryKpi, PlanEntryMilestone, Project, ProjectKpi
+from tracker.models import Kpi, KpiTarget, Plan, PlanEntry, PlanEntryKpi, PlanEntryMilestone, Project
 from tracker.services import audit
 
 
@@ -69,13 +69,6 @@ def entries_of_year(session: so.Session, year_roc: int, project_ids: list[int] |
             return {}
         query = query.where(PlanEntry.project_id.in_(project_ids))
     return {e.project_id: e for e in session.scalars(query)}
-
-
-def entries_of_project(session: so.Session, project_id: int) -> list[PlanEntry]:
-    """A programme's (or sub-plan's) entries, oldest year first."""
-    return list(session.scalars(sa.select(PlanEntry).where(PlanEntry.project_id == project_id)
-                                .order_by(PlanEntry.year_roc).options(so.selectinload(PlanEntry.kpi_links),
-                                                                      so.selectinload(PlanEntry.milestone_links))))
 
 
 def projects_in_year(year_roc: int) -> sa.Select:
@@ -162,12 +155,6 @@ def record_entry_from_project(session: so.Session, project: Project, year_roc: i
         session.flush()
         entry.milestone_links.extend(PlanEntryMilestone(milestone_id=m, position=i) for i, m in enumerate(milestone_ids))
     return entry
-
-
-def project_kpi_links(entry: PlanEntry) -> list[ProjectKpi]:
-    """An entry's KPI links as the project's current links."""
-    return [ProjectKpi(kpi_id=link.kpi_id, written_name=link.written_name, position=link.position)
-            for link in entry.kpi_links]
 
 
 #: What an entry says of its programme in its year; everything else is the programme's own.

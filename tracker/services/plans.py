@@ -356,12 +356,17 @@ class _Applier:
         self.work_plans = self._work_plans()
         self.kpis = self._kpis()
         session.flush()
-        latest = plan_years.latest_entry_years(session, [pid for pid in self.p.matches.values() if pid is not None])
+        matched = [pid for pid in self.p.matches.values() if pid is not None]
+        latest = plan_years.latest_entry_years(session, matched)
+        # every continuing programme with its sub-plans, milestones and links in a few queries, not a few per row
+        continuing = {p.id: p for p in session.scalars(sa.select(Project).where(Project.id.in_(matched)).options(
+            so.selectinload(Project.milestones), so.selectinload(Project.kpi_links), so.selectinload(Project.systems),
+            so.selectinload(Project.sub_plans).selectinload(Project.milestones),
+            so.selectinload(Project.sub_plans).selectinload(Project.kpi_links)))} if matched else {}
+        self.taken_keys = set(session.scalars(sa.select(Project.seed_key).where(Project.seed_key.is_not(None))))
         for item in self.data["programmes"]:
-            code = programme_code(item["seq"])
-            pid = self.p.matches.get(code)
-            project = session.get(Project, pid) if pid is not None else None
-            self._programme(project, item, latest.get(pid) if pid is not None else None)
+            pid = self.p.matches.get(programme_code(item["seq"]))
+            self._programme(continuing.get(pid), item, latest.get(pid) if pid is not None else None)
         session.flush()
         audit.record(session, self.who, "plan.import", "plan", self.year, {
             "file": self.filename, "sha256": self.p.preview.sha256, "new": len(self.p.preview.new),
@@ -511,7 +516,10 @@ class _Applier:
 
     def _free_key(self, key: str) -> str | None:
         """A seed key for a new project, or None when an earlier project holds it."""
-        return None if self.session.scalar(sa.select(Project.id).where(Project.seed_key == key)) else key
+        if key in self.taken_keys:
+            return None
+        self.taken_keys.add(key)
+        return key
 
     def _show(self, project: Project, entry: PlanEntry) -> None:
         plan_years.show_entry(project, entry)
