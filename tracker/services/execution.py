@@ -298,13 +298,9 @@ def _d(value) -> Decimal:
 
 
 def money_sum(value) -> Decimal:
-    """A Money sum from SQL as 千元: the Money type gives Decimal thousands; a sum whose expression lost the type
-    (a + b of two columns) comes back as whole NT$; none is 0."""
-    if value is None:
-        return Decimal("0.000")
-    if isinstance(value, Decimal):
-        return value
-    return (Decimal(int(value)) / 1000).quantize(Decimal("0.001"))
+    """A sum of one Money column from SQL (the type makes it Decimal 千元), 0 when there were no rows. Sum each
+    column on its own: an expression such as paid + payables loses the type and comes back in whole NT$."""
+    return Decimal("0.000") if value is None else value
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,12 @@ def _budget_years(session: so.Session, ids: list[int]) -> list[BudgetYear]:
         latest = (sa.select(MonthEnd.project_id, MonthEnd.kind, sa.func.max(MonthEnd.month).label("month"))
                   .where(MonthEnd.project_id.in_(ids), MonthEnd.year_roc == year, MonthEnd.is_synthetic.is_(synthetic))
                   .group_by(MonthEnd.project_id, MonthEnd.kind).subquery())
-        executed = {kind: (amount, month) for kind, amount, month in session.execute(
-            sa.select(MonthEnd.kind, sa.func.sum(MonthEnd.paid + MonthEnd.payables + MonthEnd.savings),
-                      sa.func.max(MonthEnd.month))
+        # each column summed on its own keeps the Money type (千元 as Decimal on every database)
+        executed = {kind: (execution.money_sum(paid) + execution.money_sum(payables) + execution.money_sum(savings),
+                           month)
+                    for kind, paid, payables, savings, month in session.execute(
+            sa.select(MonthEnd.kind, sa.func.sum(MonthEnd.paid), sa.func.sum(MonthEnd.payables),
+                      sa.func.sum(MonthEnd.savings), sa.func.max(MonthEnd.month))
             .join(latest, sa.and_(latest.c.project_id == MonthEnd.project_id, latest.c.kind == MonthEnd.kind,
                                   latest.c.month == MonthEnd.month))
             .where(MonthEnd.year_roc == year, MonthEnd.is_synthetic.is_(synthetic))
@@ -91,8 +94,8 @@ def _budget_years(session: so.Session, ids: list[int]) -> list[BudgetYear]:
             if kind not in sums and kind not in executed:
                 continue
             o, s, c = sums.get(kind, (0, 0, 0))
-            amount, month = executed.get(kind, (0, None))
-            out.append(BudgetYear(year, kind, execution.money_sum(o), execution.money_sum(s), execution.money_sum(c), execution.money_sum(amount), month))
+            amount, month = executed.get(kind, (execution.money_sum(None), None))
+            out.append(BudgetYear(year, kind, execution.money_sum(o), execution.money_sum(s), execution.money_sum(c), amount, month))
     return out
 
 
